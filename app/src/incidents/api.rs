@@ -1,0 +1,251 @@
+//! Server functions of the incident room: authorise, parse, call the store, return.
+
+use leptos::prelude::*;
+
+use super::model::{IncidentListItem, NoteRevision, RoleStint, RoomData, Severity};
+use crate::error::AppError;
+
+#[cfg(feature = "ssr")]
+use {
+    super::model::{IncidentTitle, MarkdownText, NoteKind, Role, Status},
+    super::store,
+    crate::auth::api::Caller,
+    crate::error::respond,
+};
+
+/// Incidents for the list page. `status` is empty (all), `open`, or one status;
+/// `severity` is empty or a severity key; `q` searches titles.
+#[server(endpoint = "list_incidents")]
+pub async fn list_incidents(
+    status: String,
+    severity: String,
+    q: String,
+) -> Result<Vec<IncidentListItem>, AppError> {
+    respond(
+        async {
+            let caller = Caller::signed_in().await?;
+            let statuses = match status.trim() {
+                "" | "all" => None,
+                "open" => Some(Status::ALL.into_iter().filter(|s| s.is_open()).collect()),
+                one => Some(vec![Status::parse(one)?]),
+            };
+            let filter = store::ListFilter {
+                statuses,
+                severity_key: Some(severity.trim().to_string()).filter(|s| !s.is_empty()),
+                title_contains: Some(q.trim().to_string()).filter(|s| !s.is_empty()),
+            };
+            store::list(&caller.state.pool, &filter).await
+        }
+        .await,
+    )
+}
+
+/// The configured severities, most severe first.
+#[server(endpoint = "list_severities")]
+pub async fn list_severities() -> Result<Vec<Severity>, AppError> {
+    respond(
+        async {
+            let caller = Caller::signed_in().await?;
+            store::severities(&caller.state.pool).await
+        }
+        .await,
+    )
+}
+
+/// Declares an incident and opens its room.
+#[server(endpoint = "declare_incident")]
+pub async fn declare_incident(
+    title: String,
+    summary: String,
+    severity: String,
+) -> Result<i64, AppError> {
+    respond(
+        async {
+            let caller = Caller::signed_in().await?;
+            let title = IncidentTitle::parse(&title)?;
+            let summary = MarkdownText::parse_optional("summary", &summary)?;
+            let id = store::declare(
+                &caller.state.pool,
+                &caller.person,
+                &title,
+                &summary,
+                &severity,
+            )
+            .await?;
+            leptos_axum::redirect(&format!("/incidents/{id}"));
+            Ok(id)
+        }
+        .await,
+    )
+}
+
+/// Everything the incident room shows on first render.
+#[server(endpoint = "incident_room")]
+pub async fn get_incident_room(id: i64) -> Result<RoomData, AppError> {
+    respond(
+        async {
+            let caller = Caller::signed_in().await?;
+            let pool = &caller.state.pool;
+            let mut conn = pool.acquire().await?;
+            let incident = store::summary(&mut conn, id).await?;
+            let timeline = store::timeline(&mut conn, id, 0).await?;
+            drop(conn);
+            Ok(RoomData {
+                bridge_url: caller
+                    .state
+                    .settings
+                    .bridge_url(incident.id, &incident.title),
+                incident,
+                timeline,
+                severities: store::severities(pool).await?,
+                people: crate::auth::store::everyone(pool).await?,
+                me: caller.person,
+                now: chrono::Utc::now(),
+            })
+        }
+        .await,
+    )
+}
+
+/// Moves the incident to another status (see `Status::check_transition`).
+#[server(endpoint = "set_status")]
+pub async fn set_status(incident_id: i64, status: String) -> Result<i64, AppError> {
+    respond(
+        async {
+            let caller = Caller::signed_in().await?;
+            let to = Status::parse(&status)?;
+            store::change_status(
+                &caller.state.pool,
+                &caller.person,
+                incident_id,
+                to,
+                chrono::Utc::now(),
+            )
+            .await
+        }
+        .await,
+    )
+}
+
+/// Changes the severity.
+#[server(endpoint = "set_severity")]
+pub async fn set_severity(incident_id: i64, severity: String) -> Result<i64, AppError> {
+    respond(
+        async {
+            let caller = Caller::signed_in().await?;
+            store::change_severity(&caller.state.pool, &caller.person, incident_id, &severity).await
+        }
+        .await,
+    )
+}
+
+/// Gives a role to someone; for single-holder roles this hands it off. A `user_id` of 0
+/// means "me" (claiming the role).
+#[server(endpoint = "assign_role")]
+pub async fn assign_role(incident_id: i64, role: String, user_id: i64) -> Result<i64, AppError> {
+    respond(
+        async {
+            let caller = Caller::signed_in().await?;
+            let role = Role::parse(&role)?;
+            let assignee = if user_id == 0 {
+                caller.person.id
+            } else {
+                user_id
+            };
+            store::assign_role(
+                &caller.state.pool,
+                &caller.person,
+                incident_id,
+                role,
+                assignee,
+                chrono::Utc::now(),
+            )
+            .await
+        }
+        .await,
+    )
+}
+
+/// Relieves someone of a role (stepping down, or a fixer leaving).
+#[server(endpoint = "end_role")]
+pub async fn end_role(incident_id: i64, role: String, user_id: i64) -> Result<i64, AppError> {
+    respond(
+        async {
+            let caller = Caller::signed_in().await?;
+            let role = Role::parse(&role)?;
+            store::end_role(
+                &caller.state.pool,
+                &caller.person,
+                incident_id,
+                role,
+                user_id,
+                chrono::Utc::now(),
+            )
+            .await
+        }
+        .await,
+    )
+}
+
+/// Who held which role, when.
+#[server(endpoint = "role_history")]
+pub async fn get_role_history(incident_id: i64) -> Result<Vec<RoleStint>, AppError> {
+    respond(
+        async {
+            let caller = Caller::signed_in().await?;
+            store::role_history(&caller.state.pool, incident_id).await
+        }
+        .await,
+    )
+}
+
+/// Adds a note (`kind` = note) or a decision (`kind` = decision) to the timeline.
+#[server(endpoint = "add_note")]
+pub async fn add_note(incident_id: i64, kind: String, body: String) -> Result<i64, AppError> {
+    respond(
+        async {
+            let caller = Caller::signed_in().await?;
+            let kind = NoteKind::parse(&kind)?;
+            let body = MarkdownText::parse("body", &body)?;
+            store::add_note(&caller.state.pool, &caller.person, incident_id, kind, &body).await
+        }
+        .await,
+    )
+}
+
+/// Replaces a note's text, keeping the earlier versions.
+#[server(endpoint = "edit_note")]
+pub async fn edit_note(entry_id: i64, body: String) -> Result<i64, AppError> {
+    respond(
+        async {
+            let caller = Caller::signed_in().await?;
+            let body = MarkdownText::parse("body", &body)?;
+            store::edit_note(&caller.state.pool, &caller.person, entry_id, &body).await
+        }
+        .await,
+    )
+}
+
+/// Pins (`pinned` = true) or unpins a note or decision.
+#[server(endpoint = "set_pin")]
+pub async fn set_pin(entry_id: i64, pinned: bool) -> Result<i64, AppError> {
+    respond(
+        async {
+            let caller = Caller::signed_in().await?;
+            store::set_pin(&caller.state.pool, &caller.person, entry_id, pinned).await
+        }
+        .await,
+    )
+}
+
+/// Every version of a note, newest first.
+#[server(endpoint = "note_history")]
+pub async fn get_note_history(entry_id: i64) -> Result<Vec<NoteRevision>, AppError> {
+    respond(
+        async {
+            let caller = Caller::signed_in().await?;
+            store::note_history(&caller.state.pool, entry_id).await
+        }
+        .await,
+    )
+}

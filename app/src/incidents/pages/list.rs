@@ -1,0 +1,102 @@
+//! The incident list: open incidents first, by severity; filters live in the URL.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::{components::Form, hooks::use_query_map};
+
+use crate::incidents::api::{list_incidents, list_severities};
+use crate::incidents::model::{IncidentListItem, Status};
+use crate::ui::{date_time, Failure, SeverityBadge, StatusBadge};
+
+#[component]
+pub fn IncidentListPage() -> impl IntoView {
+    let query = use_query_map();
+    let param = move |name: &str| query.read().get(name).unwrap_or_default();
+    let status = move || {
+        Some(param("status"))
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| "open".into())
+    };
+    let incidents = Resource::new(
+        move || (status(), param("severity"), param("q")),
+        |(status, severity, q)| list_incidents(status, severity, q),
+    );
+    let severities = Resource::new(|| (), |_| list_severities());
+
+    view! {
+        <Title text="Incidents"/>
+        <div class="page-head">
+            <h1>"Incidents"</h1>
+            <a class="button danger" href="/incidents/new">"Declare incident"</a>
+        </div>
+        <Form method="GET" action="/incidents" attr:class="filters">
+            <label>
+                <span>"Status"</span>
+                <select name="status" data-testid="filter-status">
+                    <option value="open" selected=move || status() == "open">"Open"</option>
+                    <option value="all" selected=move || status() == "all">"All"</option>
+                    {Status::ALL.into_iter().map(|s| view! {
+                        <option value=s.as_str() selected=move || status() == s.as_str()>{s.label()}</option>
+                    }).collect_view()}
+                </select>
+            </label>
+            <label>
+                <span>"Severity"</span>
+                <select name="severity" data-testid="filter-severity">
+                    <option value="">"Any"</option>
+                    <Transition fallback=|| ()>
+                        {move || severities.get().and_then(|r| r.ok()).map(|list| list.into_iter().map(|s| {
+                            let key = s.key.clone();
+                            view! {
+                                <option value=s.key.clone() selected=move || param("severity") == key>
+                                    {format!("{} {}", s.key, s.name)}
+                                </option>
+                            }
+                        }).collect_view())}
+                    </Transition>
+                </select>
+            </label>
+            <label class="grow">
+                <span>"Search titles"</span>
+                <input type="search" name="q" value=move || param("q") placeholder="e.g. checkout"/>
+            </label>
+            <button type="submit">"Filter"</button>
+        </Form>
+        <Transition fallback=|| view! { <p class="muted">"Loading incidents…"</p> }>
+            {move || incidents.get().map(|result| match result {
+                Ok(list) if list.is_empty() => view! {
+                    <p class="empty">"No incidents match. All quiet — or declare one if something is wrong."</p>
+                }.into_any(),
+                Ok(list) => view! {
+                    <ul class="incident-list" data-testid="incident-list">
+                        {list.into_iter().map(|item| view! { <IncidentRow item/> }).collect_view()}
+                    </ul>
+                }.into_any(),
+                Err(error) => view! { <Failure error/> }.into_any(),
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn IncidentRow(item: IncidentListItem) -> impl IntoView {
+    let resolved = !item.status.is_open();
+    view! {
+        <li class:resolved=resolved>
+            <a class="incident-row" href=format!("/incidents/{}", item.id)>
+                <span class="incident-id">{format!("INC-{}", item.id)}</span>
+                <SeverityBadge severity=item.severity/>
+                <StatusBadge status=item.status/>
+                <span class="incident-title">{item.title}</span>
+                <span class="incident-meta">
+                    {match item.commander {
+                        Some(person) => format!("IC {}", person.name),
+                        None => "No commander".to_string(),
+                    }}
+                    " · declared "
+                    <time datetime=item.declared_at.to_rfc3339()>{date_time(item.declared_at)}</time>
+                </span>
+            </a>
+        </li>
+    }
+}

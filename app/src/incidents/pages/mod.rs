@@ -1,0 +1,5 @@
+//! Pages of the incident room: the list, the declare form and the room itself.
+
+pub mod declare;
+pub mod list;
+pub mod room;

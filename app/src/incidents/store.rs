@@ -1,0 +1,876 @@
+//! All SQL of incidents: declaring, status, severity, roles, the timeline and presence.
+//!
+//! Every change to an incident locks its row first (`lock_incident`), then writes the
+//! change and its timeline entry in the same transaction. The lock also serialises
+//! timeline appends per incident, so entry ids of one incident are in commit order:
+//! live viewers resume with "everything after id N" and never miss a late commit.
+
+use chrono::{DateTime, Utc};
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use super::model::{
+    EntryEvent, IncidentListItem, IncidentSummary, IncidentTitle, MarkdownText, Milestones,
+    NoteBody, NoteKind, NoteRevision, Role, RoleHolder, RoleStint, Severity, Status, TimelineEntry,
+};
+use crate::auth::model::Person;
+use crate::error::AppError;
+use crate::markdown;
+
+/// How long a viewer stays "in the room" without a heartbeat (a crashed replica's viewers
+/// disappear after this).
+pub const PRESENCE_TTL_SECONDS: f64 = 60.0;
+
+/// Filters of the incident list.
+#[derive(Clone, Debug, Default)]
+pub struct ListFilter {
+    /// Only these statuses (none: all).
+    pub statuses: Option<Vec<Status>>,
+    pub severity_key: Option<String>,
+    pub title_contains: Option<String>,
+}
+
+/// The configured severities, most severe first.
+pub async fn severities(pool: &PgPool) -> Result<Vec<Severity>, AppError> {
+    Ok(sqlx::query_as!(
+        Severity,
+        "SELECT key, name, description, color, response_target_seconds, rank
+         FROM severities ORDER BY rank"
+    )
+    .fetch_all(pool)
+    .await?)
+}
+
+/// The id of a severity by its key, or a validation error naming the choices.
+async fn severity_id(conn: &mut PgConnection, key: &str) -> Result<i64, AppError> {
+    let found = sqlx::query_scalar!("SELECT id FROM severities WHERE key = $1", key.trim())
+        .fetch_optional(&mut *conn)
+        .await?;
+    match found {
+        Some(id) => Ok(id),
+        None => {
+            let keys = sqlx::query_scalar!("SELECT key FROM severities ORDER BY rank")
+                .fetch_all(&mut *conn)
+                .await?;
+            Err(AppError::invalid(
+                "severity",
+                format!(
+                    "Unknown severity \"{}\": choose one of {}.",
+                    key.trim(),
+                    keys.join(", ")
+                ),
+            ))
+        }
+    }
+}
+
+/// Declares an incident: the incident and its "declared" entry, in one transaction.
+#[tracing::instrument(skip_all)]
+pub async fn declare(
+    pool: &PgPool,
+    actor: &Person,
+    title: &IncidentTitle,
+    summary: &MarkdownText,
+    severity_key: &str,
+) -> Result<i64, AppError> {
+    let mut tx = pool.begin().await?;
+    let severity_id = severity_id(&mut tx, severity_key).await?;
+    let id = sqlx::query_scalar!(
+        "INSERT INTO incidents (title, summary_md, severity_id, status, declared_by)
+         VALUES ($1, $2, $3, 'investigating', $4) RETURNING id",
+        title.as_str(),
+        summary.as_str(),
+        severity_id,
+        actor.id,
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    let event = EntryEvent::Declared {
+        title: title.as_str().to_string(),
+        severity: severity_key.trim().to_string(),
+    };
+    append_entry(&mut tx, id, actor.id, &event).await?;
+    tx.commit().await?;
+    tracing::info!(incident.id = id, "incident declared");
+    Ok(id)
+}
+
+/// The incident list: open incidents first, most severe first, newest first.
+pub async fn list(pool: &PgPool, filter: &ListFilter) -> Result<Vec<IncidentListItem>, AppError> {
+    let statuses: Option<Vec<String>> = filter
+        .statuses
+        .as_ref()
+        .map(|list| list.iter().map(|s| s.as_str().to_string()).collect());
+    let pattern = filter.title_contains.as_deref().map(like_pattern);
+    let rows = sqlx::query!(
+        r#"SELECT i.id, i.title, i.status, i.declared_at AS "declared_at: DateTime<Utc>",
+                  s.key, s.name, s.description, s.color, s.response_target_seconds, s.rank,
+                  cu.id AS "commander_id?", cu.display_name AS "commander_name?"
+           FROM incidents i
+           JOIN severities s ON s.id = i.severity_id
+           LEFT JOIN role_assignments c
+                  ON c.incident_id = i.id AND c.role = 'commander' AND c.ended_at IS NULL
+           LEFT JOIN users cu ON cu.id = c.user_id
+           WHERE ($1::text[] IS NULL OR i.status = ANY($1))
+             AND ($2::text IS NULL OR s.key = $2)
+             AND ($3::text IS NULL OR i.title ILIKE $3)
+           ORDER BY (i.status = 'resolved'), s.rank, i.declared_at DESC
+           LIMIT 500"#,
+        statuses.as_deref(),
+        filter.severity_key.as_deref(),
+        pattern,
+    )
+    .fetch_all(pool)
+    .await?;
+    rows.into_iter()
+        .map(|r| {
+            Ok(IncidentListItem {
+                id: r.id,
+                title: r.title,
+                status: Status::parse(&r.status)?,
+                declared_at: r.declared_at,
+                severity: Severity {
+                    key: r.key,
+                    name: r.name,
+                    description: r.description,
+                    color: r.color,
+                    response_target_seconds: r.response_target_seconds,
+                    rank: r.rank,
+                },
+                commander: r
+                    .commander_id
+                    .zip(r.commander_name)
+                    .map(|(id, name)| Person { id, name }),
+            })
+        })
+        .collect()
+}
+
+/// `%text%` for ILIKE, with the user's `%`, `_` and `\` taken literally.
+fn like_pattern(text: &str) -> String {
+    let escaped = text
+        .trim()
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+/// The incident as the room shows it, with its current role holders.
+pub async fn summary(
+    conn: &mut PgConnection,
+    incident_id: i64,
+) -> Result<IncidentSummary, AppError> {
+    let row = sqlx::query!(
+        r#"SELECT i.id, i.title, i.summary_md, i.status, i.declared_at AS "declared_at: DateTime<Utc>",
+                  i.acknowledged_at AS "acknowledged_at: DateTime<Utc>",
+                  i.mitigated_at AS "mitigated_at: DateTime<Utc>", i.resolved_at AS "resolved_at: DateTime<Utc>", u.id AS declared_by_id, u.display_name AS declared_by_name,
+                  s.key, s.name, s.description, s.color, s.response_target_seconds, s.rank
+           FROM incidents i
+           JOIN severities s ON s.id = i.severity_id
+           JOIN users u ON u.id = i.declared_by
+           WHERE i.id = $1"#,
+        incident_id
+    )
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or_else(|| AppError::NotFound(format!("incident {incident_id}")))?;
+    let roles = current_holders(conn, incident_id).await?;
+    Ok(IncidentSummary {
+        id: row.id,
+        title: row.title,
+        summary_html: markdown::render(&row.summary_md),
+        severity: Severity {
+            key: row.key,
+            name: row.name,
+            description: row.description,
+            color: row.color,
+            response_target_seconds: row.response_target_seconds,
+            rank: row.rank,
+        },
+        status: Status::parse(&row.status)?,
+        declared_by: Person {
+            id: row.declared_by_id,
+            name: row.declared_by_name,
+        },
+        declared_at: row.declared_at,
+        milestones: Milestones {
+            acknowledged_at: row.acknowledged_at,
+            mitigated_at: row.mitigated_at,
+            resolved_at: row.resolved_at,
+        },
+        roles,
+    })
+}
+
+/// Who holds which role now, in role order then by start.
+async fn current_holders(
+    conn: &mut PgConnection,
+    incident_id: i64,
+) -> Result<Vec<RoleHolder>, AppError> {
+    let rows = sqlx::query!(
+        r#"SELECT r.role, r.started_at AS "started_at: DateTime<Utc>", u.id, u.display_name
+         FROM role_assignments r JOIN users u ON u.id = r.user_id
+         WHERE r.incident_id = $1 AND r.ended_at IS NULL
+         ORDER BY r.started_at"#,
+        incident_id
+    )
+    .fetch_all(conn)
+    .await?;
+    let mut holders = rows
+        .into_iter()
+        .map(|r| {
+            Ok(RoleHolder {
+                role: Role::parse(&r.role)?,
+                person: Person {
+                    id: r.id,
+                    name: r.display_name,
+                },
+                since: r.started_at,
+            })
+        })
+        .collect::<Result<Vec<_>, AppError>>()?;
+    holders.sort_by_key(|h| Role::ALL.iter().position(|r| *r == h.role));
+    Ok(holders)
+}
+
+/// The lockable part of an incident row.
+struct LockedIncident {
+    status: Status,
+    severity_id: i64,
+    milestones: Milestones,
+}
+
+/// Locks the incident for the rest of the transaction (see the module note).
+async fn lock_incident(
+    conn: &mut PgConnection,
+    incident_id: i64,
+) -> Result<LockedIncident, AppError> {
+    let row = sqlx::query!(
+        r#"SELECT status, severity_id, acknowledged_at AS "acknowledged_at: DateTime<Utc>",
+                mitigated_at AS "mitigated_at: DateTime<Utc>", resolved_at AS "resolved_at: DateTime<Utc>"
+         FROM incidents WHERE id = $1 FOR UPDATE"#,
+        incident_id
+    )
+    .fetch_optional(conn)
+    .await?
+    .ok_or_else(|| AppError::NotFound(format!("incident {incident_id}")))?;
+    Ok(LockedIncident {
+        status: Status::parse(&row.status)?,
+        severity_id: row.severity_id,
+        milestones: Milestones {
+            acknowledged_at: row.acknowledged_at,
+            mitigated_at: row.mitigated_at,
+            resolved_at: row.resolved_at,
+        },
+    })
+}
+
+/// Moves an incident to `to` if the lifecycle allows it, stamping milestones at `now`.
+#[tracing::instrument(skip_all, fields(incident.id = incident_id))]
+pub async fn change_status(
+    pool: &PgPool,
+    actor: &Person,
+    incident_id: i64,
+    to: Status,
+    now: DateTime<Utc>,
+) -> Result<i64, AppError> {
+    let mut tx = pool.begin().await?;
+    let current = lock_incident(&mut tx, incident_id).await?;
+    current.status.check_transition(to)?;
+    let milestones = current.milestones.after_transition(current.status, to, now);
+    sqlx::query!(
+        "UPDATE incidents SET status = $2, acknowledged_at = $3, mitigated_at = $4,
+                resolved_at = $5, updated_at = $6
+         WHERE id = $1",
+        incident_id,
+        to.as_str(),
+        milestones.acknowledged_at as _,
+        milestones.mitigated_at as _,
+        milestones.resolved_at as _,
+        now as _,
+    )
+    .execute(&mut *tx)
+    .await?;
+    let event = EntryEvent::StatusChanged {
+        from: current.status,
+        to,
+    };
+    let entry_id = append_entry(&mut tx, incident_id, actor.id, &event).await?;
+    tx.commit().await?;
+    Ok(entry_id)
+}
+
+/// Changes the severity of an incident.
+#[tracing::instrument(skip_all, fields(incident.id = incident_id))]
+pub async fn change_severity(
+    pool: &PgPool,
+    actor: &Person,
+    incident_id: i64,
+    severity_key: &str,
+) -> Result<i64, AppError> {
+    let mut tx = pool.begin().await?;
+    let current = lock_incident(&mut tx, incident_id).await?;
+    let to_id = severity_id(&mut tx, severity_key).await?;
+    if to_id == current.severity_id {
+        return Err(AppError::Conflict(format!(
+            "The incident is already {}.",
+            severity_key.trim()
+        )));
+    }
+    let from = sqlx::query_scalar!(
+        "UPDATE incidents SET severity_id = $2, updated_at = now()
+         FROM severities old
+         WHERE incidents.id = $1 AND old.id = $3
+         RETURNING old.key",
+        incident_id,
+        to_id,
+        current.severity_id,
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    let event = EntryEvent::SeverityChanged {
+        from,
+        to: severity_key.trim().to_string(),
+    };
+    let entry_id = append_entry(&mut tx, incident_id, actor.id, &event).await?;
+    tx.commit().await?;
+    Ok(entry_id)
+}
+
+/// Gives `role` to `assignee`. For a single-holder role the current holder is relieved
+/// in the same transaction (a handoff); a commander's first assignment acknowledges the
+/// incident.
+#[tracing::instrument(skip_all, fields(incident.id = incident_id, role = role.as_str()))]
+pub async fn assign_role(
+    pool: &PgPool,
+    actor: &Person,
+    incident_id: i64,
+    role: Role,
+    assignee_id: i64,
+    now: DateTime<Utc>,
+) -> Result<i64, AppError> {
+    let mut tx = pool.begin().await?;
+    lock_incident(&mut tx, incident_id).await?;
+    let assignee = crate::auth::store::person(&mut tx, assignee_id)
+        .await?
+        .ok_or_else(|| AppError::invalid("user_id", "That person does not exist."))?;
+    let holders = active_holders(&mut tx, incident_id, role).await?;
+    if holders.iter().any(|p| p.id == assignee.id) {
+        return Err(AppError::Conflict(format!(
+            "{} is already {}.",
+            assignee.name,
+            role.label().to_lowercase()
+        )));
+    }
+    let previous = if role.single_holder() {
+        holders.into_iter().next()
+    } else {
+        None
+    };
+    if let Some(previous) = &previous {
+        end_stint(&mut tx, incident_id, role, previous.id, actor.id, now).await?;
+    }
+    sqlx::query!(
+        "INSERT INTO role_assignments (incident_id, role, user_id, assigned_by, started_at)
+         VALUES ($1, $2, $3, $4, $5)",
+        incident_id,
+        role.as_str(),
+        assignee.id,
+        actor.id,
+        now as _,
+    )
+    .execute(&mut *tx)
+    .await?;
+    if role == Role::Commander {
+        sqlx::query!(
+            "UPDATE incidents SET acknowledged_at = COALESCE(acknowledged_at, $2), updated_at = $2
+             WHERE id = $1",
+            incident_id,
+            now as _
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
+    let event = EntryEvent::RoleAssigned {
+        role,
+        person: assignee,
+        previous,
+    };
+    let entry_id = append_entry(&mut tx, incident_id, actor.id, &event).await?;
+    tx.commit().await?;
+    Ok(entry_id)
+}
+
+/// Relieves `person_id` of `role` (stepping down, or a fixer leaving).
+#[tracing::instrument(skip_all, fields(incident.id = incident_id, role = role.as_str()))]
+pub async fn end_role(
+    pool: &PgPool,
+    actor: &Person,
+    incident_id: i64,
+    role: Role,
+    person_id: i64,
+    now: DateTime<Utc>,
+) -> Result<i64, AppError> {
+    let mut tx = pool.begin().await?;
+    lock_incident(&mut tx, incident_id).await?;
+    let holder = active_holders(&mut tx, incident_id, role)
+        .await?
+        .into_iter()
+        .find(|p| p.id == person_id)
+        .ok_or_else(|| {
+            AppError::Conflict(format!(
+                "Nobody by that id is {} now.",
+                role.label().to_lowercase()
+            ))
+        })?;
+    end_stint(&mut tx, incident_id, role, holder.id, actor.id, now).await?;
+    let event = EntryEvent::RoleEnded {
+        role,
+        person: holder,
+    };
+    let entry_id = append_entry(&mut tx, incident_id, actor.id, &event).await?;
+    tx.commit().await?;
+    Ok(entry_id)
+}
+
+/// People holding `role` now.
+async fn active_holders(
+    conn: &mut PgConnection,
+    incident_id: i64,
+    role: Role,
+) -> Result<Vec<Person>, AppError> {
+    Ok(sqlx::query_as!(
+        Person,
+        "SELECT u.id, u.display_name AS name
+         FROM role_assignments r JOIN users u ON u.id = r.user_id
+         WHERE r.incident_id = $1 AND r.role = $2 AND r.ended_at IS NULL
+         ORDER BY r.started_at",
+        incident_id,
+        role.as_str()
+    )
+    .fetch_all(conn)
+    .await?)
+}
+
+/// Closes the open stint of one person in one role.
+async fn end_stint(
+    conn: &mut PgConnection,
+    incident_id: i64,
+    role: Role,
+    person_id: i64,
+    ended_by: i64,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    sqlx::query!(
+        "UPDATE role_assignments SET ended_at = $5, ended_by = $4
+         WHERE incident_id = $1 AND role = $2 AND user_id = $3 AND ended_at IS NULL",
+        incident_id,
+        role.as_str(),
+        person_id,
+        ended_by,
+        now as _,
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Every stint in every role, oldest first: who held what, when, and who assigned them.
+pub async fn role_history(pool: &PgPool, incident_id: i64) -> Result<Vec<RoleStint>, AppError> {
+    let rows = sqlx::query!(
+        r#"SELECT r.role, r.started_at AS "started_at: DateTime<Utc>", r.ended_at AS "ended_at: DateTime<Utc>",
+                  u.id AS person_id, u.display_name AS person_name,
+                  a.id AS by_id, a.display_name AS by_name
+           FROM role_assignments r
+           JOIN users u ON u.id = r.user_id
+           JOIN users a ON a.id = r.assigned_by
+           WHERE r.incident_id = $1
+           ORDER BY r.started_at, r.id"#,
+        incident_id
+    )
+    .fetch_all(pool)
+    .await?;
+    rows.into_iter()
+        .map(|r| {
+            Ok(RoleStint {
+                role: Role::parse(&r.role)?,
+                person: Person {
+                    id: r.person_id,
+                    name: r.person_name,
+                },
+                assigned_by: Person {
+                    id: r.by_id,
+                    name: r.by_name,
+                },
+                started_at: r.started_at,
+                ended_at: r.ended_at,
+            })
+        })
+        .collect()
+}
+
+/// Adds a note or decision to the timeline.
+#[tracing::instrument(skip_all, fields(incident.id = incident_id))]
+pub async fn add_note(
+    pool: &PgPool,
+    actor: &Person,
+    incident_id: i64,
+    kind: NoteKind,
+    body: &MarkdownText,
+) -> Result<i64, AppError> {
+    let mut tx = pool.begin().await?;
+    lock_incident(&mut tx, incident_id).await?;
+    let text = NoteBody {
+        body_md: String::new(),
+        body_html: String::new(),
+        revision: 1,
+    };
+    let event = match kind {
+        NoteKind::Note => EntryEvent::Note(text),
+        NoteKind::Decision => EntryEvent::Decision(text),
+    };
+    let entry_id = append_entry(&mut tx, incident_id, actor.id, &event).await?;
+    insert_revision(&mut tx, entry_id, 1, body, actor.id).await?;
+    tx.commit().await?;
+    Ok(entry_id)
+}
+
+/// Replaces the text of a note or decision; earlier versions stay readable, and a
+/// "note edited" entry tells live viewers.
+#[tracing::instrument(skip_all, fields(entry.id = entry_id))]
+pub async fn edit_note(
+    pool: &PgPool,
+    actor: &Person,
+    entry_id: i64,
+    body: &MarkdownText,
+) -> Result<i64, AppError> {
+    let mut tx = pool.begin().await?;
+    let incident_id = note_incident(&mut tx, entry_id).await?;
+    lock_incident(&mut tx, incident_id).await?;
+    let current = sqlx::query!(
+        r#"SELECT revision, body_md FROM note_revisions WHERE entry_id = $1
+           ORDER BY revision DESC LIMIT 1"#,
+        entry_id
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    if current.body_md == body.as_str() {
+        return Err(AppError::Conflict(
+            "Nothing changed: the note already says that.".into(),
+        ));
+    }
+    let revision = current.revision + 1;
+    insert_revision(&mut tx, entry_id, revision, body, actor.id).await?;
+    let event = EntryEvent::NoteEdited {
+        target_id: entry_id,
+        body: NoteBody {
+            body_md: String::new(),
+            body_html: String::new(),
+            revision,
+        },
+    };
+    let edit_id = append_entry(&mut tx, incident_id, actor.id, &event).await?;
+    tx.commit().await?;
+    Ok(edit_id)
+}
+
+/// Pins or unpins a note or decision (recorded as a timeline entry, never an update).
+#[tracing::instrument(skip_all, fields(entry.id = entry_id))]
+pub async fn set_pin(
+    pool: &PgPool,
+    actor: &Person,
+    entry_id: i64,
+    pinned: bool,
+) -> Result<i64, AppError> {
+    let mut tx = pool.begin().await?;
+    let incident_id = note_incident(&mut tx, entry_id).await?;
+    lock_incident(&mut tx, incident_id).await?;
+    let last = sqlx::query_scalar!(
+        "SELECT kind FROM timeline_entries
+         WHERE incident_id = $1 AND kind IN ('pinned', 'unpinned')
+           AND (details->>'target_id')::bigint = $2
+         ORDER BY id DESC LIMIT 1",
+        incident_id,
+        entry_id
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    let is_pinned = last.as_deref() == Some("pinned");
+    if is_pinned == pinned {
+        let state = if pinned { "pinned" } else { "not pinned" };
+        return Err(AppError::Conflict(format!(
+            "That entry is already {state}."
+        )));
+    }
+    let event = if pinned {
+        EntryEvent::Pinned {
+            target_id: entry_id,
+        }
+    } else {
+        EntryEvent::Unpinned {
+            target_id: entry_id,
+        }
+    };
+    let id = append_entry(&mut tx, incident_id, actor.id, &event).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// The incident of a note or decision; anything else is not editable or pinnable.
+async fn note_incident(conn: &mut PgConnection, entry_id: i64) -> Result<i64, AppError> {
+    sqlx::query_scalar!(
+        "SELECT incident_id FROM timeline_entries WHERE id = $1 AND kind IN ('note', 'decision')",
+        entry_id
+    )
+    .fetch_optional(conn)
+    .await?
+    .ok_or_else(|| AppError::NotFound(format!("note {entry_id}")))
+}
+
+/// Every version of a note, newest first.
+pub async fn note_history(pool: &PgPool, entry_id: i64) -> Result<Vec<NoteRevision>, AppError> {
+    let rows = sqlx::query!(
+        r#"SELECT r.revision, r.body_md, r.edited_at AS "edited_at: DateTime<Utc>", u.id, u.display_name
+         FROM note_revisions r JOIN users u ON u.id = r.edited_by
+         WHERE r.entry_id = $1 ORDER BY r.revision DESC"#,
+        entry_id
+    )
+    .fetch_all(pool)
+    .await?;
+    if rows.is_empty() {
+        return Err(AppError::NotFound(format!("note {entry_id}")));
+    }
+    Ok(rows
+        .into_iter()
+        .map(|r| NoteRevision {
+            revision: r.revision,
+            body_html: markdown::render(&r.body_md),
+            edited_by: Person {
+                id: r.id,
+                name: r.display_name,
+            },
+            edited_at: r.edited_at,
+        })
+        .collect())
+}
+
+async fn insert_revision(
+    conn: &mut PgConnection,
+    entry_id: i64,
+    revision: i32,
+    body: &MarkdownText,
+    editor_id: i64,
+) -> Result<(), AppError> {
+    sqlx::query!(
+        "INSERT INTO note_revisions (entry_id, revision, body_md, edited_by) VALUES ($1, $2, $3, $4)",
+        entry_id,
+        revision,
+        body.as_str(),
+        editor_id
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Appends one entry; the caller holds the incident lock. Note texts live in
+/// `note_revisions`, so note kinds keep only references in `details`.
+async fn append_entry(
+    conn: &mut PgConnection,
+    incident_id: i64,
+    author_id: i64,
+    event: &EntryEvent,
+) -> Result<i64, AppError> {
+    let details = match event {
+        EntryEvent::Note(_) | EntryEvent::Decision(_) => serde_json::json!({}),
+        EntryEvent::NoteEdited { target_id, body } => {
+            serde_json::json!({ "target_id": target_id, "revision": body.revision })
+        }
+        other => serde_json::to_value(other).map_err(|e| AppError::internal(e.into()))?,
+    };
+    Ok(sqlx::query_scalar!(
+        "INSERT INTO timeline_entries (incident_id, kind, author_id, details)
+         VALUES ($1, $2, $3, $4) RETURNING id",
+        incident_id,
+        event.kind(),
+        author_id,
+        details,
+    )
+    .fetch_one(conn)
+    .await?)
+}
+
+/// The timeline of an incident after entry `after_id` (0: all), oldest first, with the
+/// current text of notes and the text an edit introduced.
+pub async fn timeline(
+    conn: &mut PgConnection,
+    incident_id: i64,
+    after_id: i64,
+) -> Result<Vec<TimelineEntry>, AppError> {
+    select_entries(conn, incident_id, after_id, None).await
+}
+
+/// One entry of an incident, as `timeline` shows it.
+pub async fn entry(
+    conn: &mut PgConnection,
+    incident_id: i64,
+    entry_id: i64,
+) -> Result<TimelineEntry, AppError> {
+    select_entries(conn, incident_id, 0, Some(entry_id))
+        .await?
+        .pop()
+        .ok_or_else(|| AppError::NotFound(format!("timeline entry {entry_id}")))
+}
+
+async fn select_entries(
+    conn: &mut PgConnection,
+    incident_id: i64,
+    after_id: i64,
+    only_id: Option<i64>,
+) -> Result<Vec<TimelineEntry>, AppError> {
+    let rows = sqlx::query_as!(
+        EntryRow,
+        r#"SELECT e.id, e.incident_id, e.kind, e.created_at AS "created_at: DateTime<Utc>", e.details,
+                  u.id AS author_id, u.display_name AS author_name,
+                  r.body_md AS "body_md?", r.revision AS "revision?"
+           FROM timeline_entries e
+           JOIN users u ON u.id = e.author_id
+           LEFT JOIN LATERAL (
+               SELECT nr.body_md, nr.revision FROM note_revisions nr
+               WHERE (e.kind IN ('note', 'decision') AND nr.entry_id = e.id)
+                  OR (e.kind = 'note_edited'
+                      AND nr.entry_id = (e.details->>'target_id')::bigint
+                      AND nr.revision = (e.details->>'revision')::int)
+               ORDER BY nr.revision DESC LIMIT 1
+           ) r ON true
+           WHERE e.incident_id = $1 AND e.id > $2 AND ($3::bigint IS NULL OR e.id = $3)
+           ORDER BY e.id"#,
+        incident_id,
+        after_id,
+        only_id
+    )
+    .fetch_all(conn)
+    .await?;
+    rows.into_iter().map(EntryRow::into_entry).collect()
+}
+
+/// The newest entry id of an incident (0 when none).
+pub async fn last_entry_id(conn: &mut PgConnection, incident_id: i64) -> Result<i64, AppError> {
+    Ok(sqlx::query_scalar!(
+        r#"SELECT COALESCE(MAX(id), 0) AS "id!" FROM timeline_entries WHERE incident_id = $1"#,
+        incident_id
+    )
+    .fetch_one(conn)
+    .await?)
+}
+
+struct EntryRow {
+    id: i64,
+    incident_id: i64,
+    kind: String,
+    created_at: DateTime<Utc>,
+    details: serde_json::Value,
+    author_id: i64,
+    author_name: String,
+    body_md: Option<String>,
+    revision: Option<i32>,
+}
+
+impl EntryRow {
+    fn into_entry(self) -> Result<TimelineEntry, AppError> {
+        let body = || -> Result<NoteBody, AppError> {
+            let body_md = self.body_md.clone().ok_or_else(|| {
+                AppError::internal(anyhow::anyhow!("entry {} has no note text", self.id))
+            })?;
+            Ok(NoteBody {
+                body_html: markdown::render(&body_md),
+                body_md,
+                revision: self.revision.unwrap_or(1),
+            })
+        };
+        let event = match self.kind.as_str() {
+            "note" => EntryEvent::Note(body()?),
+            "decision" => EntryEvent::Decision(body()?),
+            "note_edited" => EntryEvent::NoteEdited {
+                target_id: self.details["target_id"].as_i64().unwrap_or_default(),
+                body: body()?,
+            },
+            _ => serde_json::from_value(self.details.clone()).map_err(|e| {
+                AppError::internal(anyhow::Error::new(e).context(format!("entry {}", self.id)))
+            })?,
+        };
+        Ok(TimelineEntry {
+            id: self.id,
+            incident_id: self.incident_id,
+            author: Person {
+                id: self.author_id,
+                name: self.author_name,
+            },
+            created_at: self.created_at,
+            event,
+        })
+    }
+}
+
+/// Records that a viewer opened the room (one row per browser connection).
+pub async fn join_room(
+    pool: &PgPool,
+    connection_id: Uuid,
+    incident_id: i64,
+    user_id: i64,
+) -> Result<(), AppError> {
+    sqlx::query!(
+        "INSERT INTO room_presence (connection_id, incident_id, user_id) VALUES ($1, $2, $3)",
+        connection_id,
+        incident_id,
+        user_id
+    )
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Removes viewers that left.
+pub async fn leave_room(pool: &PgPool, connection_ids: &[Uuid]) -> Result<(), AppError> {
+    sqlx::query!(
+        "DELETE FROM room_presence WHERE connection_id = ANY($1)",
+        connection_ids
+    )
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Keeps this replica's viewers present and forgets viewers whose replica stopped
+/// sending heartbeats.
+pub async fn refresh_presence(pool: &PgPool, connection_ids: &[Uuid]) -> Result<(), AppError> {
+    sqlx::query!(
+        "UPDATE room_presence SET last_seen = now() WHERE connection_id = ANY($1)",
+        connection_ids
+    )
+    .execute(pool)
+    .await?;
+    sqlx::query!(
+        "DELETE FROM room_presence WHERE last_seen < now() - make_interval(secs => $1)",
+        PRESENCE_TTL_SECONDS
+    )
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// The people looking at an incident now, by name.
+pub async fn viewers(pool: &PgPool, incident_id: i64) -> Result<Vec<Person>, AppError> {
+    Ok(sqlx::query_as!(
+        Person,
+        "SELECT DISTINCT u.id, u.display_name AS name
+         FROM room_presence p JOIN users u ON u.id = p.user_id
+         WHERE p.incident_id = $1 AND p.last_seen > now() - make_interval(secs => $2)
+         ORDER BY name, id",
+        incident_id,
+        PRESENCE_TTL_SECONDS
+    )
+    .fetch_all(pool)
+    .await?)
+}

@@ -1,0 +1,73 @@
+//! Warroom's Leptos application: routes, pages and server functions, compiled for the
+//! server (`ssr`) and for the browser (`hydrate`).
+#![recursion_limit = "256"]
+
+pub mod auth;
+pub mod error;
+pub mod incidents;
+#[cfg(feature = "ssr")]
+pub mod markdown;
+#[cfg(feature = "ssr")]
+pub mod state;
+pub mod ui;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::{
+    components::{Route, Router, Routes},
+    path,
+};
+
+/// The HTML document around the app, rendered on the server only.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name="color-scheme" content="light dark"/>
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+/// The application: layout and routes.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="leptos" href="/pkg/warroom.css"/>
+        <Title formatter=|page: String| if page.is_empty() { "Warroom".to_string() } else { format!("{page} · Warroom") }/>
+        <Router>
+            <ui::layout::Layout>
+                <Routes fallback=|| view! { <ui::layout::NotFound/> }>
+                    <Route path=path!("/") view=incidents::pages::list::IncidentListPage/>
+                    <Route path=path!("/incidents") view=incidents::pages::list::IncidentListPage/>
+                    <Route path=path!("/incidents/new") view=incidents::pages::declare::DeclarePage/>
+                    <Route path=path!("/incidents/:id") view=incidents::pages::room::RoomPage/>
+                    <Route path=path!("/login") view=auth::pages::LoginPage/>
+                </Routes>
+            </ui::layout::Layout>
+        </Router>
+    }
+}
+
+/// Browser entry point: hydrate the server-rendered page, then mark the body so that
+/// tests (and people debugging) can tell the interactive app is running.
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(App);
+    if let Some(body) = leptos::prelude::document().body() {
+        let _ = body.set_attribute("data-hydrated", "true");
+    }
+}

@@ -1,0 +1,43 @@
+//! Server-side state shared by every request: options, database pool and settings.
+
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use leptos::prelude::LeptosOptions;
+use sqlx::PgPool;
+
+/// Settings the application reads at request time (the server builds them from its config).
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Offer "continue as <name>" sign-in (local development only).
+    pub dev_sign_in: bool,
+    /// Conference bridge URL with `{id}` and `{slug}` placeholders.
+    pub bridge_url_template: String,
+}
+
+impl Settings {
+    /// The conference bridge of one incident.
+    pub fn bridge_url(&self, incident_id: i64, title: &str) -> String {
+        let slug = crate::incidents::model::bridge_slug(incident_id, title);
+        self.bridge_url_template
+            .replace("{id}", &incident_id.to_string())
+            .replace("{slug}", &slug)
+    }
+}
+
+/// Everything a handler or server function needs, cheap to clone.
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub pool: PgPool,
+    pub settings: Arc<Settings>,
+}
+
+impl AppState {
+    /// The state inside a server function (provided by `leptos_routes_with_context`).
+    pub fn current() -> Result<Self, crate::error::AppError> {
+        leptos::prelude::use_context::<AppState>().ok_or_else(|| {
+            crate::error::AppError::internal(anyhow::anyhow!("AppState missing from context"))
+        })
+    }
+}

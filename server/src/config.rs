@@ -1,0 +1,110 @@
+//! Settings from the environment. Secrets are `SecretString`, redacted in `Debug`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::{bail, Context};
+use leptos::prelude::LeptosOptions;
+use secrecy::SecretString;
+
+/// Everything the server is told from outside.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where to listen (`WARROOM_ADDR`, else cargo-leptos's `LEPTOS_SITE_ADDR`, else 127.0.0.1:3000).
+    pub addr: SocketAddr,
+    /// An external Postgres (`DATABASE_URL`); without it Warroom runs its own.
+    pub database_url: Option<SecretString>,
+    /// Where the embedded Postgres and other local state live (`WARROOM_DATA_DIR`, default `./.warroom`).
+    pub data_dir: PathBuf,
+    /// Directory of `initdb`/`pg_ctl` (`WARROOM_PG_BIN`), searched for when unset.
+    pub pg_bin_dir: Option<PathBuf>,
+    /// `WARROOM_DEV_LOGIN=1` asks for the development sign-in; it is honoured on loopback only.
+    pub dev_sign_in_requested: bool,
+    /// The public URL (`WARROOM_PUBLIC_URL`, e.g. https://warroom.example.com): the only
+    /// accepted Origin, and https makes cookies Secure.
+    pub public_url: Option<String>,
+    /// Conference bridge template (`WARROOM_BRIDGE_URL`), `{id}` and `{slug}` replaced.
+    pub bridge_url_template: String,
+    /// Maximum database connections (`WARROOM_DB_POOL`, default 20).
+    pub db_pool_size: u32,
+    /// JSON logs (`WARROOM_LOG_FORMAT=json`).
+    pub log_json: bool,
+}
+
+impl Config {
+    pub fn from_env() -> anyhow::Result<Self> {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let addr = var("WARROOM_ADDR")
+            .or_else(|| var("LEPTOS_SITE_ADDR"))
+            .unwrap_or_else(|| "127.0.0.1:3000".into());
+        let public_url = var("WARROOM_PUBLIC_URL").map(|u| u.trim_end_matches('/').to_string());
+        if let Some(url) = &public_url {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                bail!("WARROOM_PUBLIC_URL must start with http:// or https:// (got {url})");
+            }
+        }
+        Ok(Config {
+            addr: addr
+                .parse()
+                .with_context(|| format!("WARROOM_ADDR is not an address: {addr}"))?,
+            database_url: var("DATABASE_URL").map(SecretString::from),
+            data_dir: var("WARROOM_DATA_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from(".warroom")),
+            pg_bin_dir: var("WARROOM_PG_BIN").map(PathBuf::from),
+            dev_sign_in_requested: matches!(
+                var("WARROOM_DEV_LOGIN").as_deref(),
+                Some("1" | "true" | "yes")
+            ),
+            public_url,
+            bridge_url_template: var("WARROOM_BRIDGE_URL")
+                .unwrap_or_else(|| "https://meet.jit.si/warroom-{slug}".into()),
+            db_pool_size: match var("WARROOM_DB_POOL") {
+                Some(n) => n.parse().context("WARROOM_DB_POOL must be a number")?,
+                None => 20,
+            },
+            log_json: var("WARROOM_LOG_FORMAT").as_deref() == Some("json"),
+        })
+    }
+
+    /// A configuration for tests: loopback, development sign-in on, no external database.
+    pub fn for_tests() -> Self {
+        Config {
+            addr: "127.0.0.1:0".parse().expect("loopback address"),
+            database_url: None,
+            data_dir: PathBuf::from(".warroom-test"),
+            pg_bin_dir: None,
+            dev_sign_in_requested: true,
+            public_url: None,
+            bridge_url_template: "https://meet.jit.si/warroom-{slug}".into(),
+            db_pool_size: 5,
+            log_json: false,
+        }
+    }
+
+    /// The development sign-in is offered only when asked for, and only to a server
+    /// reachable from this machine alone.
+    pub fn dev_sign_in_enabled(&self, bound: SocketAddr) -> bool {
+        self.dev_sign_in_requested && bound.ip().is_loopback()
+    }
+
+    /// Cookies are `Secure` when Warroom is served over https.
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url
+            .as_deref()
+            .is_some_and(|u| u.starts_with("https://"))
+    }
+
+    /// Leptos's options: cargo-leptos's environment when it runs us, else the defaults of
+    /// a `cargo leptos build` in this repository.
+    pub fn leptos_options(&self, bound: SocketAddr) -> LeptosOptions {
+        let var =
+            |name: &str, default: &str| std::env::var(name).unwrap_or_else(|_| default.to_string());
+        LeptosOptions::builder()
+            .output_name(var("LEPTOS_OUTPUT_NAME", "warroom"))
+            .site_root(var("LEPTOS_SITE_ROOT", "target/site"))
+            .site_pkg_dir(var("LEPTOS_SITE_PKG_DIR", "pkg"))
+            .site_addr(bound)
+            .build()
+    }
+}

@@ -1,0 +1,48 @@
+//! The database: connecting, migrating, session clean-up, and the embedded Postgres.
+
+pub mod embedded;
+
+use std::time::Duration;
+
+use anyhow::Context;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
+use tower_sessions::ExpiredDeletion;
+
+/// Opens the pool (without logging the URL: it may hold a password).
+pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<PgPool> {
+    let options: PgConnectOptions = url
+        .parse()
+        .context("DATABASE_URL is not a valid Postgres URL")?;
+    PgPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_with(options)
+        .await
+        .context("connecting to Postgres")
+}
+
+/// Applies the migrations in `migrations/` (forward-only).
+pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
+    sqlx::migrate!("../migrations")
+        .run(pool)
+        .await
+        .context("running migrations")
+}
+
+/// Deletes expired sessions every ten minutes until shutdown.
+pub async fn delete_expired_sessions(pool: PgPool, shutdown: CancellationToken) {
+    let store = tower_sessions_sqlx_store::PostgresStore::new(pool);
+    let mut every = tokio::time::interval(Duration::from_secs(600));
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = every.tick() => {
+                if let Err(err) = store.delete_expired().await {
+                    tracing::warn!(error = %err, "could not delete expired sessions");
+                }
+            }
+        }
+    }
+}

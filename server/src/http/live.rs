@@ -1,0 +1,71 @@
+//! `GET /live/incidents/{id}`: the Server-Sent Events stream of one incident room.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::sse::{KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::Extension;
+use serde::Deserialize;
+use tower_sessions::Session;
+use warroom_app::auth::store::session_person;
+use warroom_app::error::AppError;
+use warroom_app::incidents::store;
+use warroom_app::state::AppState;
+
+use crate::live::LiveHub;
+
+#[derive(Deserialize)]
+pub struct StreamQuery {
+    /// Replay entries after this id (the page's last entry). `Last-Event-ID` wins.
+    after: Option<i64>,
+}
+
+pub async fn incident_stream(
+    State(state): State<AppState>,
+    Extension(hub): Extension<Arc<LiveHub>>,
+    session: Session,
+    Path(incident_id): Path<i64>,
+    Query(query): Query<StreamQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let person = match session_person(&session, &state.pool).await {
+        Ok(Some(person)) => person,
+        Ok(None) => return error_response(AppError::Unauthorized),
+        Err(err) => return error_response(err),
+    };
+    let mut conn = match state.pool.acquire().await {
+        Ok(conn) => conn,
+        Err(err) => return error_response(err.into()),
+    };
+    if let Err(err) = store::summary(&mut conn, incident_id).await {
+        return error_response(err);
+    }
+    drop(conn);
+    let last_event_id = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<i64>().ok());
+    let after = last_event_id.or(query.after);
+    match hub.open_stream(incident_id, person.id, after).await {
+        Ok(stream) => {
+            let mut response = Sse::new(stream)
+                .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+                .into_response();
+            // Tell buffering proxies to pass events through at once.
+            response
+                .headers_mut()
+                .insert("x-accel-buffering", HeaderValue::from_static("no"));
+            response
+        }
+        Err(err) => error_response(AppError::from(err)),
+    }
+}
+
+fn error_response(err: AppError) -> Response {
+    let status =
+        StatusCode::from_u16(err.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (status, err.to_string()).into_response()
+}

@@ -1,0 +1,56 @@
+//! Warroom's server: configuration, database, HTTP surface and live fan-out.
+
+pub mod config;
+pub mod db;
+pub mod http;
+pub mod live;
+pub mod telemetry;
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use sqlx::PgPool;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use warroom_app::state::{AppState, Settings};
+
+use crate::config::Config;
+
+/// Serves Warroom on `listener` until `shutdown` is cancelled, then drains: live streams
+/// end, in-flight requests finish, this replica's viewers leave their rooms.
+pub async fn serve(
+    config: &Config,
+    pool: PgPool,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let state = AppState {
+        leptos_options: config.leptos_options(listener.local_addr()?),
+        pool: pool.clone(),
+        settings: Arc::new(Settings {
+            dev_sign_in: config.dev_sign_in_enabled(listener.local_addr()?),
+            bridge_url_template: config.bridge_url_template.clone(),
+        }),
+    };
+    let hub = live::LiveHub::new(pool.clone(), shutdown.clone());
+    let background = hub.clone().spawn_tasks();
+    let sessions = tokio::spawn(db::delete_expired_sessions(pool.clone(), shutdown.clone()));
+    let router = http::router(state, hub.clone(), config);
+
+    tracing::info!(addr = %listener.local_addr()?, "Warroom is listening");
+    let stop = shutdown.clone();
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move { stop.cancelled().await })
+    .await
+    .context("serving HTTP")?;
+    shutdown.cancel();
+    hub.leave_all().await;
+    for task in background {
+        let _ = task.await;
+    }
+    let _ = sessions.await;
+    Ok(())
+}

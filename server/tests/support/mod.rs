@@ -1,0 +1,215 @@
+//! Test harness: the real app on port 0 over a fresh database, and a signed-in client.
+
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use futures::StreamExt;
+use reqwest::header::{HeaderMap, HeaderValue, ORIGIN};
+use serde_json::Value;
+use sqlx::PgPool;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use warroom::config::Config;
+
+/// A running Warroom.
+pub struct TestApp {
+    pub base: String,
+    pub pool: PgPool,
+    shutdown: CancellationToken,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl TestApp {
+    pub async fn spawn(pool: PgPool) -> TestApp {
+        Self::spawn_with(pool, Config::for_tests()).await
+    }
+
+    pub async fn spawn_with(pool: PgPool, config: Config) -> TestApp {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let shutdown = CancellationToken::new();
+        let task = tokio::spawn({
+            let (pool, shutdown) = (pool.clone(), shutdown.clone());
+            async move { warroom::serve(&config, pool, listener, shutdown).await }
+        });
+        TestApp {
+            base,
+            pool,
+            shutdown,
+            task,
+        }
+    }
+
+    /// A browser-like client (cookies, same-origin `Origin`) signed in as `name`.
+    pub async fn signed_in(&self, name: &str) -> Client {
+        let client = Client::new(&self.base);
+        let response = client.call("dev_sign_in", &[("name", name)]).await;
+        assert!(
+            response.status().is_success() || response.status().is_redirection(),
+            "sign-in: {}",
+            response.status()
+        );
+        client
+    }
+
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        tokio::time::timeout(Duration::from_secs(10), self.task)
+            .await
+            .expect("graceful shutdown within 10 s")
+            .expect("server task")
+            .expect("server result");
+    }
+}
+
+/// An HTTP client that keeps cookies and sends Warroom's own Origin.
+pub struct Client {
+    pub base: String,
+    pub http: reqwest::Client,
+}
+
+impl Client {
+    pub fn new(base: &str) -> Client {
+        let mut headers = HeaderMap::new();
+        headers.insert(ORIGIN, HeaderValue::from_str(base).unwrap());
+        let http = reqwest::Client::builder()
+            .cookie_store(true)
+            .default_headers(headers)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        Client {
+            base: base.to_string(),
+            http,
+        }
+    }
+
+    /// Calls a server function with form arguments.
+    pub async fn call(&self, endpoint: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        self.http
+            .post(format!("{}/api/{endpoint}", self.base))
+            .form(form)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// Calls a server function that must succeed; returns its JSON.
+    pub async fn ok(&self, endpoint: &str, form: &[(&str, &str)]) -> Value {
+        let response = self.call(endpoint, form).await;
+        let status = response.status();
+        let body = response.text().await.unwrap();
+        assert!(status.is_success(), "{endpoint} answered {status}: {body}");
+        serde_json::from_str(&body).unwrap_or(Value::Null)
+    }
+
+    /// Calls a server function that must fail with `status`; returns the error JSON.
+    pub async fn fails(&self, endpoint: &str, form: &[(&str, &str)], status: u16) -> Value {
+        let response = self.call(endpoint, form).await;
+        let got = response.status().as_u16();
+        let body = response.text().await.unwrap();
+        assert_eq!(got, status, "{endpoint}: {body}");
+        serde_json::from_str(&body).unwrap_or(Value::String(body))
+    }
+
+    pub async fn declare(&self, title: &str, severity: &str) -> i64 {
+        self.ok(
+            "declare_incident",
+            &[
+                ("title", title),
+                ("summary", "We are on it."),
+                ("severity", severity),
+            ],
+        )
+        .await
+        .as_i64()
+        .expect("incident id")
+    }
+
+    pub async fn room(&self, incident_id: i64) -> Value {
+        self.ok("incident_room", &[("id", &incident_id.to_string())])
+            .await
+    }
+
+    /// Opens the live stream of an incident.
+    pub async fn live(&self, incident_id: i64, last_event_id: Option<i64>) -> LiveStream {
+        let mut request = self
+            .http
+            .get(format!("{}/live/incidents/{incident_id}", self.base));
+        if let Some(id) = last_event_id {
+            request = request.header("Last-Event-ID", id.to_string());
+        }
+        let response = request.send().await.expect("live stream");
+        assert_eq!(response.status(), 200, "live stream status");
+        LiveStream {
+            body: Box::pin(response.bytes_stream()),
+            buffer: String::new(),
+        }
+    }
+}
+
+/// A parsed Server-Sent Events stream.
+pub struct LiveStream {
+    body: std::pin::Pin<Box<dyn futures::Stream<Item = reqwest::Result<bytes::Bytes>> + Send>>,
+    buffer: String,
+}
+
+/// One SSE event.
+#[derive(Debug, Clone)]
+pub struct SseEvent {
+    pub event: String,
+    pub id: Option<i64>,
+    pub data: Value,
+}
+
+impl LiveStream {
+    /// The next event of kind `kind`, skipping others; fails after `timeout`.
+    pub async fn next_of(&mut self, kind: &str, timeout: Duration) -> SseEvent {
+        tokio::time::timeout(timeout, async {
+            loop {
+                let event = self.next_event().await;
+                if event.event == kind {
+                    return event;
+                }
+            }
+        })
+        .await
+        .unwrap_or_else(|_| panic!("no {kind} event within {timeout:?}"))
+    }
+
+    async fn next_event(&mut self) -> SseEvent {
+        loop {
+            if let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                let mut event = SseEvent {
+                    event: "message".into(),
+                    id: None,
+                    data: Value::Null,
+                };
+                let mut data = String::new();
+                for line in block.lines() {
+                    if let Some(v) = line.strip_prefix("event:") {
+                        event.event = v.trim().to_string();
+                    } else if let Some(v) = line.strip_prefix("id:") {
+                        event.id = v.trim().parse().ok();
+                    } else if let Some(v) = line.strip_prefix("data:") {
+                        data.push_str(v.trim_start());
+                    }
+                }
+                if data.is_empty() {
+                    continue; // keep-alive comment
+                }
+                event.data = serde_json::from_str(&data).unwrap_or(Value::String(data));
+                return event;
+            }
+            let chunk = self
+                .body
+                .next()
+                .await
+                .expect("stream ended")
+                .expect("stream error");
+            self.buffer.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    }
+}
