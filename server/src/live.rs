@@ -76,35 +76,38 @@ impl LiveHub {
     /// Opens a viewer's stream of one incident: entries after `after_id` first (`None`:
     /// only what happens from now on), then live events, until the viewer leaves or the
     /// server stops. The viewer counts as present in the room while the stream lives.
+    /// `None` when there is no such incident.
     pub async fn open_stream(
         self: &Arc<Self>,
         incident_id: i64,
         user_id: i64,
         after_id: Option<i64>,
-    ) -> anyhow::Result<impl Stream<Item = Result<Event, Infallible>> + Send + 'static> {
-        // Subscribe before reading the backlog, so nothing falls between the two.
+    ) -> anyhow::Result<Option<impl Stream<Item = Result<Event, Infallible>> + Send + 'static>>
+    {
+        // Subscribe before reading where the timeline stands, so nothing falls between.
         let rx = self.subscribe(incident_id);
         let mut conn = self.pool.acquire().await?;
-        let last_sent = match after_id {
-            Some(id) => id,
-            None => store::last_entry_id(&mut conn, incident_id).await?,
+        let Some(latest) = store::latest_entry_id(&mut conn, incident_id).await? else {
+            drop(rx);
+            self.forget_if_unwatched(incident_id);
+            return Ok(None);
         };
         drop(conn);
         let presence = self.join(incident_id, user_id).await?;
         let mut viewer = Viewer {
             hub: self.clone(),
             incident_id,
-            last_sent,
+            last_sent: after_id.unwrap_or(latest),
             pending: VecDeque::new(),
             rx,
             _presence: presence,
         };
-        if after_id.is_some() {
+        if after_id.is_some_and(|after| after < latest) {
             viewer.catch_up().await;
         }
-        Ok(futures::stream::unfold(viewer, |viewer| {
+        Ok(Some(futures::stream::unfold(viewer, |viewer| {
             viewer.next_event()
-        }))
+        })))
     }
 
     fn subscribe(&self, incident_id: i64) -> broadcast::Receiver<LiveMessage> {
@@ -122,6 +125,16 @@ impl LiveHub {
             if sender.send(message).is_err() {
                 rooms.remove(&incident_id);
             }
+        }
+    }
+
+    fn forget_if_unwatched(&self, incident_id: i64) {
+        let mut rooms = self.rooms.lock().expect("rooms lock");
+        if rooms
+            .get(&incident_id)
+            .is_some_and(|s| s.receiver_count() == 0)
+        {
+            rooms.remove(&incident_id);
         }
     }
 

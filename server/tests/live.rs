@@ -168,6 +168,21 @@ async fn an_update_on_one_replica_reaches_viewers_of_another(pool: PgPool) {
 }
 
 #[sqlx::test(migrations = "../migrations")]
+async fn the_stream_of_an_unknown_incident_is_not_found(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let alice = app.signed_in("Alice").await;
+    let response = alice
+        .http
+        .get(format!("{}/live/incidents/4242", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+    assert_eq!(response.text().await.unwrap(), "Not found: incident 4242.");
+    app.stop().await;
+}
+
+#[sqlx::test(migrations = "../migrations")]
 async fn shutdown_ends_live_streams_and_clears_presence(pool: PgPool) {
     let app = TestApp::spawn(pool.clone()).await;
     let alice = app.signed_in("Alice").await;

@@ -755,13 +755,18 @@ async fn select_entries(
     rows.into_iter().map(EntryRow::into_entry).collect()
 }
 
-/// The newest entry id of an incident (0 when none).
-pub async fn last_entry_id(conn: &mut PgConnection, incident_id: i64) -> Result<i64, AppError> {
+/// The newest entry id of an incident (0 when it has none yet), or `None` when there is
+/// no such incident: where a new live viewer starts.
+pub async fn latest_entry_id(
+    conn: &mut PgConnection,
+    incident_id: i64,
+) -> Result<Option<i64>, AppError> {
     Ok(sqlx::query_scalar!(
-        r#"SELECT COALESCE(MAX(id), 0) AS "id!" FROM timeline_entries WHERE incident_id = $1"#,
+        r#"SELECT COALESCE((SELECT MAX(e.id) FROM timeline_entries e WHERE e.incident_id = i.id), 0) AS "latest!"
+           FROM incidents i WHERE i.id = $1"#,
         incident_id
     )
-    .fetch_one(conn)
+    .fetch_optional(conn)
     .await?)
 }
 

@@ -12,7 +12,6 @@ use serde::Deserialize;
 use tower_sessions::Session;
 use warroom_app::auth::store::session_person;
 use warroom_app::error::AppError;
-use warroom_app::incidents::store;
 use warroom_app::state::AppState;
 
 use crate::live::LiveHub;
@@ -36,21 +35,13 @@ pub async fn incident_stream(
         Ok(None) => return error_response(AppError::Unauthorized),
         Err(err) => return error_response(err),
     };
-    let mut conn = match state.pool.acquire().await {
-        Ok(conn) => conn,
-        Err(err) => return error_response(err.into()),
-    };
-    if let Err(err) = store::summary(&mut conn, incident_id).await {
-        return error_response(err);
-    }
-    drop(conn);
     let last_event_id = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<i64>().ok());
     let after = last_event_id.or(query.after);
     match hub.open_stream(incident_id, person.id, after).await {
-        Ok(stream) => {
+        Ok(Some(stream)) => {
             let mut response = Sse::new(stream)
                 .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
                 .into_response();
@@ -60,6 +51,7 @@ pub async fn incident_stream(
                 .insert("x-accel-buffering", HeaderValue::from_static("no"));
             response
         }
+        Ok(None) => error_response(AppError::NotFound(format!("incident {incident_id}"))),
         Err(err) => error_response(AppError::from(err)),
     }
 }
