@@ -118,14 +118,13 @@ fn Room(data: RoomData) -> impl IntoView {
 
     view! {
         <Title text=move || incident.with(|i| format!("INC-{} {}", i.id, i.title))/>
-        <RoomHeader signals now bridge_url/>
+        <RoomHeader signals now bridge_url severities/>
         <div class="room-grid">
             <section class="timeline-col" aria-label="Timeline">
                 <Composer incident_id/>
                 <Timeline signals/>
             </section>
             <aside class="side-col">
-                <StatusPanel incident severities/>
                 <RolesPanel incident people me/>
                 <MilestonesPanel incident now/>
                 <RoleHistory incident_id version=signals.roles_version/>
@@ -139,6 +138,7 @@ fn RoomHeader(
     signals: RoomSignals,
     now: RwSignal<DateTime<Utc>>,
     bridge_url: String,
+    severities: Vec<Severity>,
 ) -> impl IntoView {
     let incident = signals.incident;
     view! {
@@ -156,8 +156,15 @@ fn RoomHeader(
                 </span>
             </div>
             <h1 data-testid="incident-title">{move || incident.with(|i| i.title.clone())}</h1>
+            <StatusControls incident severities/>
             <div class="room-actions">
                 <a class="button bridge" href=bridge_url target="_blank" rel="noopener noreferrer">"Join bridge"</a>
+                <span class="commander" data-testid="header-commander">
+                    {move || incident.with(|i| match i.holders(Role::Commander).next() {
+                        Some(holder) => format!("IC: {}", holder.person.name),
+                        None => "No incident commander yet".to_string(),
+                    })}
+                </span>
                 <span class="live" class:online=move || signals.connected.get()
                     data-testid="live-indicator">
                     {move || if signals.connected.get() { "Live" } else { "Connecting…" }}
@@ -175,22 +182,31 @@ fn RoomHeader(
     }
 }
 
+/// Status moves (forward ones first, backward ones as "back to …") and severity.
 #[component]
-fn StatusPanel(incident: RwSignal<IncidentSummary>, severities: Vec<Severity>) -> impl IntoView {
+fn StatusControls(incident: RwSignal<IncidentSummary>, severities: Vec<Severity>) -> impl IntoView {
     let set_status = ServerAction::<SetStatus>::new();
     let set_severity = ServerAction::<SetSeverity>::new();
     let incident_id = incident.with_untracked(|i| i.id);
     let severities = StoredValue::new(severities);
+    let position = |status: Status| Status::ALL.iter().position(|s| *s == status);
     view! {
-        <section class="panel" aria-label="Status">
-            <h2>"Status"</h2>
+        <div class="status-controls" role="group" aria-label="Status and severity">
             <div class="status-buttons">
                 {move || {
                     let current = incident.with(|i| i.status);
-                    current.next_choices().into_iter().map(|to| {
-                        let label = if current == Status::Resolved { "Reopen".to_string() } else { format!("→ {}", to.label()) };
+                    let mut choices = current.next_choices();
+                    // Forward moves first: they are what a responder usually wants.
+                    choices.sort_by_key(|to| position(*to) < position(current));
+                    choices.into_iter().map(|to| {
+                        let forward = position(to) > position(current);
+                        let (label, class) = match (current, forward) {
+                            (Status::Resolved, _) => ("Reopen".to_string(), "secondary"),
+                            (_, true) => (format!("→ {}", to.label()), "primary-move"),
+                            (_, false) => (format!("Back to {}", to.label().to_lowercase()), "secondary"),
+                        };
                         view! {
-                            <button type="button" class=format!("status-{}", to.as_str())
+                            <button type="button" class=format!("{class} status-{}", to.as_str())
                                 disabled=move || set_status.pending().get()
                                 on:click=move |_| { set_status.dispatch(SetStatus { incident_id, status: to.as_str().to_string() }); }>
                                 {label}
@@ -199,22 +215,24 @@ fn StatusPanel(incident: RwSignal<IncidentSummary>, severities: Vec<Severity>) -
                     }).collect_view()
                 }}
             </div>
-            <ErrorNote result=set_status.value()/>
-            <label for="severity-select">"Severity"</label>
-            <select id="severity-select" data-testid="severity-select"
-                on:change=move |ev| {
-                    set_severity.dispatch(SetSeverity { incident_id, severity: event_target_value(&ev) });
-                }>
-                {move || {
-                    let current = incident.with(|i| i.severity.key.clone());
-                    severities.get_value().into_iter().map(|s| {
-                        let selected = s.key == current;
-                        view! { <option value=s.key.clone() selected=selected>{format!("{} — {}", s.key, s.description)}</option> }
-                    }).collect_view()
-                }}
-            </select>
-            <ErrorNote result=set_severity.value()/>
-        </section>
+            <label class="severity-picker">
+                <span>"Severity"</span>
+                <select data-testid="severity-select"
+                    on:change=move |ev| {
+                        set_severity.dispatch(SetSeverity { incident_id, severity: event_target_value(&ev) });
+                    }>
+                    {move || {
+                        let current = incident.with(|i| i.severity.key.clone());
+                        severities.get_value().into_iter().map(|s| {
+                            let selected = s.key == current;
+                            view! { <option value=s.key.clone() selected=selected title=s.description.clone()>{format!("{} — {}", s.key, s.name)}</option> }
+                        }).collect_view()
+                    }}
+                </select>
+            </label>
+        </div>
+        <ErrorNote result=set_status.value()/>
+        <ErrorNote result=set_severity.value()/>
     }
 }
 
@@ -472,7 +490,7 @@ fn Timeline(signals: RoomSignals) -> impl IntoView {
                 <h2>"Pinned"</h2>
                 <ul>
                     <For each=move || pinned.get() key=|s| s.entry.id let:item>
-                        <li><EntryText event=item.entry.event.clone()/></li>
+                        <li><EntryText event=item.entry.event.clone() author_id=item.entry.author.id/></li>
                     </For>
                 </ul>
             </section>
@@ -516,7 +534,7 @@ fn EntryItem(item: Shown) -> impl IntoView {
                 {pinned.then(|| view! { <span class="pin-flag">"Pinned"</span> })}
                 {edited.then(|| view! { <span class="muted small">"edited"</span> })}
             </div>
-            <EntryText event=entry.event.clone()/>
+            <EntryText event=entry.event.clone() author_id=entry.author.id/>
             {is_note.then(|| view! { <NoteTools entry_id pinned body_md=body_md.clone() edited/> })}
         </li>
     }
@@ -524,7 +542,7 @@ fn EntryItem(item: Shown) -> impl IntoView {
 
 /// What an entry says, in words.
 #[component]
-fn EntryText(event: EntryEvent) -> impl IntoView {
+fn EntryText(event: EntryEvent, author_id: i64) -> impl IntoView {
     match event {
         EntryEvent::Declared { title, severity } => {
             view! { <p class="system">{format!("declared the incident as {severity}: {title}")}</p> }.into_any()
@@ -537,13 +555,22 @@ fn EntryText(event: EntryEvent) -> impl IntoView {
         }
         EntryEvent::RoleAssigned { role, person, previous } => {
             let text = match previous {
+                Some(previous) if person.id == author_id => {
+                    format!("took over as {} from {}", role.label(), previous.name)
+                }
                 Some(previous) => format!("handed {} from {} to {}", role.label(), previous.name, person.name),
+                None if person.id == author_id => format!("took the role of {}", role.label()),
                 None => format!("made {} {}", person.name, role.label()),
             };
             view! { <p class="system">{text}</p> }.into_any()
         }
         EntryEvent::RoleEnded { role, person } => {
-            view! { <p class="system">{format!("relieved {} as {}", person.name, role.label())}</p> }.into_any()
+            let text = if person.id == author_id {
+                format!("stepped down as {}", role.label())
+            } else {
+                format!("relieved {} as {}", person.name, role.label())
+            };
+            view! { <p class="system">{text}</p> }.into_any()
         }
         EntryEvent::Note(body) => view! { <div class="markdown" inner_html=body.body_html></div> }.into_any(),
         EntryEvent::Decision(body) => view! {
