@@ -32,14 +32,17 @@ prerequisites-test:
 lint:
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets --features warroom-app/ssr -- -D warnings
+	cargo clippy -p warroom-app --lib --no-default-features --features hydrate \
+		--target wasm32-unknown-unknown -- -D warnings
 
 # Unit, database and HTTP tests on a private Postgres (a fresh database per test),
 # then the browser tests against the release build in Chromium.
 test: prerequisites-test
+	cargo fmt --all -- --check
 	cargo build -p warroom
 	$(DEBUG_BIN) db start --data-dir $(TEST_PG_DIR) > $(TARGET_DIR)/test-database-url
 	trap '$(DEBUG_BIN) db stop --data-dir $(TEST_PG_DIR)' EXIT; \
-	DATABASE_URL="$$(cat $(TARGET_DIR)/test-database-url)" cargo test --workspace --all-targets; \
+	DATABASE_URL="$$(cat $(TARGET_DIR)/test-database-url)" cargo test --workspace; \
 	cargo leptos build --release; \
 	cd end2end && npm ci --silent --no-audit --no-fund && \
 	WARROOM_BIN=$(RELEASE_BIN) LEPTOS_SITE_ROOT=$(SITE_ROOT) npx playwright test

@@ -1,0 +1,63 @@
+import { test as base, expect, type Page } from '@playwright/test';
+import { startServer, type Server } from './server';
+
+export { expect };
+export type { Server };
+export { startServer } from './server';
+
+type WorkerFixtures = {
+  /** One Warroom server with its own embedded Postgres, shared by all tests of a worker. */
+  warroom: Server;
+};
+
+type TestFixtures = {
+  /** Attaches the server's log output of a failed test to its report. */
+  serverLogsOnFailure: void;
+};
+
+export const test = base.extend<TestFixtures, WorkerFixtures>({
+  warroom: [
+    async ({}, use) => {
+      const server = await startServer();
+      try {
+        await use(server);
+      } finally {
+        await server.stop();
+      }
+    },
+    // Own timeout: the first start runs initdb, which can take far longer than a test.
+    { scope: 'worker', timeout: 180_000 },
+  ],
+
+  serverLogsOnFailure: [
+    async ({ warroom }, use, testInfo) => {
+      const from = warroom.logs().length;
+      await use();
+      const logs = warroom.logs().slice(from);
+      if (testInfo.status !== testInfo.expectedStatus && logs) {
+        await testInfo.attach('warroom server log', {
+          body: logs,
+          contentType: 'text/plain',
+        });
+      }
+    },
+    { auto: true },
+  ],
+});
+
+/** Wait until the wasm bundle has hydrated the page (the app sets <body data-hydrated="true">). */
+export async function waitForHydration(page: Page, timeout = 30_000): Promise<void> {
+  await page.waitForFunction(() => document.body?.dataset.hydrated === 'true', undefined, {
+    timeout,
+  });
+}
+
+/** Sign in through the dev login form and wait to be sent on from /login. */
+export async function signIn(page: Page, baseUrl: string, name: string): Promise<void> {
+  await page.goto(`${baseUrl}/login`);
+  // Fill only after hydration, so hydration cannot reset the typed value.
+  await waitForHydration(page);
+  await page.getByLabel('Your name').fill(name);
+  await page.getByRole('button', { name: /Continue/ }).click();
+  await page.waitForURL((url) => !url.pathname.endsWith('/login'));
+}
