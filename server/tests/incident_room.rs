@@ -418,7 +418,7 @@ async fn editing_a_note_keeps_its_earlier_versions(pool: PgPool) {
         .as_array()
         .unwrap()
         .iter()
-        .find(|e| e["id"].to_string() == note)
+        .find(|e| e["id"].as_i64() == note.parse().ok())
         .unwrap()
         .clone();
     assert_eq!(shown["event"]["revision"], 2);
