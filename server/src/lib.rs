@@ -6,7 +6,9 @@ pub mod http;
 pub mod live;
 pub mod telemetry;
 
+use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use sqlx::PgPool;
@@ -53,4 +55,19 @@ pub async fn serve(
     }
     let _ = sessions.await;
     Ok(())
+}
+
+/// Runs `tick` every `period` (the first time at once) until `shutdown`.
+pub async fn every<F, Fut>(period: Duration, shutdown: CancellationToken, mut tick: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let mut interval = tokio::time::interval(period);
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = interval.tick() => tick().await,
+        }
+    }
 }

@@ -264,13 +264,8 @@ impl LiveHub {
     }
 
     async fn flush_presence_periodically(self: Arc<Self>) {
-        let mut every = tokio::time::interval(PRESENCE_PERIOD);
-        loop {
-            tokio::select! {
-                _ = self.shutdown.cancelled() => return,
-                _ = every.tick() => self.flush_presence().await,
-            }
-        }
+        let shutdown = self.shutdown.clone();
+        crate::every(PRESENCE_PERIOD, shutdown, || self.flush_presence()).await;
     }
 
     async fn flush_presence(&self) {
@@ -318,17 +313,13 @@ impl LiveHub {
     }
 
     async fn heartbeat(self: Arc<Self>) {
-        let mut every = tokio::time::interval(HEARTBEAT_PERIOD);
-        loop {
-            tokio::select! {
-                _ = self.shutdown.cancelled() => return,
-                _ = every.tick() => {
-                    if let Err(err) = store::refresh_presence(&self.pool, &self.local_connections()).await {
-                        tracing::warn!(error = %err, "presence heartbeat failed");
-                    }
-                }
+        let shutdown = self.shutdown.clone();
+        crate::every(HEARTBEAT_PERIOD, shutdown, || async {
+            if let Err(err) = store::refresh_presence(&self.pool, &self.local_connections()).await {
+                tracing::warn!(error = %err, "presence heartbeat failed");
             }
-        }
+        })
+        .await;
     }
 
     /// At shutdown: this replica's viewers leave their rooms at once.

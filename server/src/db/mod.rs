@@ -34,15 +34,10 @@ pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
 /// Deletes expired sessions every ten minutes until shutdown.
 pub async fn delete_expired_sessions(pool: PgPool, shutdown: CancellationToken) {
     let store = tower_sessions_sqlx_store::PostgresStore::new(pool);
-    let mut every = tokio::time::interval(Duration::from_secs(600));
-    loop {
-        tokio::select! {
-            _ = shutdown.cancelled() => return,
-            _ = every.tick() => {
-                if let Err(err) = store.delete_expired().await {
-                    tracing::warn!(error = %err, "could not delete expired sessions");
-                }
-            }
+    crate::every(Duration::from_secs(600), shutdown, || async {
+        if let Err(err) = store.delete_expired().await {
+            tracing::warn!(error = %err, "could not delete expired sessions");
         }
-    }
+    })
+    .await;
 }
