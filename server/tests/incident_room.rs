@@ -347,17 +347,8 @@ async fn editing_a_note_keeps_its_earlier_versions(pool: PgPool) {
     let bob = app.signed_in("Bob").await;
     let id = alice.declare("Disk full", "SEV2").await;
     let note = alice
-        .ok(
-            "add_note",
-            &[
-                ("incident_id", &id.to_string()),
-                ("kind", "note"),
-                ("body", "Disk at 100% on db-1"),
-            ],
-        )
+        .note(id, "note", "Disk at 100% on db-1")
         .await
-        .as_i64()
-        .unwrap()
         .to_string();
     bob.ok(
         "edit_note",
@@ -441,17 +432,8 @@ async fn pins_and_decisions_are_timeline_entries(pool: PgPool) {
     let alice = app.signed_in("Alice").await;
     let id = alice.declare("CDN errors", "SEV2").await;
     let decision = alice
-        .ok(
-            "add_note",
-            &[
-                ("incident_id", &id.to_string()),
-                ("kind", "decision"),
-                ("body", "Roll back to v41"),
-            ],
-        )
+        .note(id, "decision", "Roll back to v41")
         .await
-        .as_i64()
-        .unwrap()
         .to_string();
     alice
         .ok("set_pin", &[("entry_id", &decision), ("pinned", "true")])
@@ -488,16 +470,7 @@ async fn markdown_is_sanitised_so_a_script_in_a_note_never_runs(pool: PgPool) {
     let alice = app.signed_in("Alice").await;
     let id = alice.declare("XSS attempt", "SEV3").await;
     let body = "<script>alert('x')</script>\n\n**bold** <img src=x onerror=alert(1)> [link](javascript:alert(2))";
-    alice
-        .ok(
-            "add_note",
-            &[
-                ("incident_id", &id.to_string()),
-                ("kind", "note"),
-                ("body", body),
-            ],
-        )
-        .await;
+    alice.note(id, "note", body).await;
 
     let room = alice.room(id).await;
     let html = room["timeline"][1]["event"]["body_html"].as_str().unwrap();

@@ -19,16 +19,7 @@ async fn a_viewer_sees_new_entries_and_state_changes_as_they_happen(pool: PgPool
     let id = alice.declare("Payments failing", "SEV1").await;
     let mut stream = bob.live(id, None).await;
 
-    alice
-        .ok(
-            "add_note",
-            &[
-                ("incident_id", &id.to_string()),
-                ("kind", "note"),
-                ("body", "Seeing *timeouts*"),
-            ],
-        )
-        .await;
+    alice.note(id, "note", "Seeing *timeouts*").await;
     let event = stream.next_of("entry", WAIT).await;
     assert_eq!(event.data["entry"]["event"]["kind"], "note");
     assert_eq!(
@@ -75,30 +66,12 @@ async fn a_reconnecting_viewer_receives_what_it_missed(pool: PgPool) {
     let alice = app.signed_in("Alice").await;
     let id = alice.declare("DNS flapping", "SEV2").await;
     let mut stream = alice.live(id, None).await;
-    alice
-        .ok(
-            "add_note",
-            &[
-                ("incident_id", &id.to_string()),
-                ("kind", "note"),
-                ("body", "first"),
-            ],
-        )
-        .await;
+    alice.note(id, "note", "first").await;
     let first = stream.next_of("entry", WAIT).await;
     drop(stream);
 
     for body in ["second", "third"] {
-        alice
-            .ok(
-                "add_note",
-                &[
-                    ("incident_id", &id.to_string()),
-                    ("kind", "note"),
-                    ("body", body),
-                ],
-            )
-            .await;
+        alice.note(id, "note", body).await;
     }
     let mut resumed = alice.live(id, first.id).await;
     let second = resumed.next_of("entry", WAIT).await;

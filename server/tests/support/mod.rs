@@ -127,6 +127,21 @@ impl Client {
         .expect("incident id")
     }
 
+    /// Posts a note (`kind` note or decision); returns its entry id.
+    pub async fn note(&self, incident_id: i64, kind: &str, body: &str) -> i64 {
+        self.ok(
+            "add_note",
+            &[
+                ("incident_id", &incident_id.to_string()),
+                ("kind", kind),
+                ("body", body),
+            ],
+        )
+        .await
+        .as_i64()
+        .expect("entry id")
+    }
+
     pub async fn room(&self, incident_id: i64) -> Value {
         self.ok("incident_room", &[("id", &incident_id.to_string())])
             .await
