@@ -722,3 +722,36 @@ async fn health_and_readiness_answer(pool: PgPool) {
     assert_eq!(page.headers()["x-frame-options"], "DENY");
     app.stop().await;
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn pages_carry_a_fresh_csp_nonce_that_their_scripts_use(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let nonce_of = |csp: &str| {
+        let start = csp.find("'nonce-").expect("a nonce in the policy") + "'nonce-".len();
+        csp[start..].split('\'').next().unwrap().to_string()
+    };
+    let mut nonces = Vec::new();
+    for _ in 0..2 {
+        let page = reqwest::get(format!("{}/login", app.base)).await.unwrap();
+        let csp = page.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert!(
+            csp.contains("frame-ancestors 'none'") && csp.contains("'wasm-unsafe-eval'"),
+            "{csp}"
+        );
+        let nonce = nonce_of(&csp);
+        let html = page.text().await.unwrap();
+        let scripts = html.matches("<script").count();
+        assert!(scripts > 0, "the page loads the app with scripts");
+        assert_eq!(
+            html.matches(&format!("nonce=\"{nonce}\"")).count(),
+            scripts,
+            "every script carries the nonce"
+        );
+        nonces.push(nonce);
+    }
+    assert_ne!(nonces[0], nonces[1], "each response has its own nonce");
+    app.stop().await;
+}

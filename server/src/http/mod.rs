@@ -1,6 +1,7 @@
 //! The HTTP surface: Leptos pages and server functions, health, the live stream, and the
-//! middleware around them (sessions, Origin check, security headers, tracing).
+//! middleware around them (sessions, Origin check, CSP and other security headers, tracing).
 
+pub mod csp;
 pub mod health;
 pub mod live;
 pub mod origin;
@@ -41,10 +42,16 @@ pub fn router(state: AppState, hub: Arc<LiveHub>, config: &Config) -> Router {
         .route("/healthz", get(health::live))
         .route("/readyz", get(health::ready))
         .route("/live/incidents/{id}", get(live::incident_stream))
-        .leptos_routes(&state, routes, move || shell(leptos_options.clone()))
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .leptos_routes_with_context(&state, routes, csp::provide_nonce_to_leptos, move || {
+            shell(leptos_options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(csp::provide_nonce_to_leptos, shell))
         .layer(Extension(hub))
         .layer(sessions)
+        .layer(axum::middleware::from_fn(csp::content_security_policy))
         .layer(axum::middleware::from_fn_with_state(
             origin_policy,
             origin::require_same_origin,
