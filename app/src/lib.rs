@@ -15,7 +15,7 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
-    path,
+    path, SsrMode,
 };
 
 /// The HTML document around the app, rendered on the server only.
@@ -52,7 +52,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=incidents::pages::list::IncidentListPage/>
                     <Route path=path!("/incidents") view=incidents::pages::list::IncidentListPage/>
                     <Route path=path!("/incidents/new") view=incidents::pages::declare::DeclarePage/>
-                    <Route path=path!("/incidents/:id") view=incidents::pages::room::RoomPage/>
+                    // Rendered once its data is loaded, so a missing incident answers 404.
+                    <Route path=path!("/incidents/:id") view=incidents::pages::room::RoomPage ssr=SsrMode::Async/>
                     <Route path=path!("/login") view=auth::pages::LoginPage/>
                 </Routes>
             </ui::layout::Layout>

@@ -755,3 +755,30 @@ async fn pages_carry_a_fresh_csp_nonce_that_their_scripts_use(pool: PgPool) {
     assert_ne!(nonces[0], nonces[1], "each response has its own nonce");
     app.stop().await;
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn missing_pages_and_incidents_answer_404(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let alice = app.signed_in("Alice").await;
+    let page = alice
+        .http
+        .get(format!("{}/incidents/999", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 404);
+    assert!(page
+        .text()
+        .await
+        .unwrap()
+        .contains("Not found: incident 999."));
+    let page = alice
+        .http
+        .get(format!("{}/no/such/page", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 404);
+    assert!(page.text().await.unwrap().contains("Page not found"));
+    app.stop().await;
+}

@@ -35,6 +35,7 @@ pub fn Layout(children: Children) -> impl IntoView {
 /// Unknown address.
 #[component]
 pub fn NotFound() -> impl IntoView {
+    super::set_page_status(404);
     view! {
         <section class="card narrow">
             <h1>"Page not found"</h1>

@@ -26,6 +26,7 @@ where
 /// A failed page load: signed-out people go to sign in, everyone else reads why.
 #[component]
 pub fn Failure(error: AppError) -> impl IntoView {
+    set_page_status(error.status_code());
     match error {
         AppError::Unauthorized => view! { <Redirect path="/login"/> }.into_any(),
         other => view! {
@@ -37,6 +38,20 @@ pub fn Failure(error: AppError) -> impl IntoView {
         }
         .into_any(),
     }
+}
+
+/// Server-side rendering: the page's HTTP status follows what went wrong, so a missing
+/// incident is a 404 to browsers, proxies and monitors, not a 200 that says "not found".
+pub fn set_page_status(status: u16) {
+    #[cfg(feature = "ssr")]
+    if let (Some(options), Ok(status)) = (
+        use_context::<leptos_axum::ResponseOptions>(),
+        http::StatusCode::from_u16(status),
+    ) {
+        options.set_status(status);
+    }
+    #[cfg(not(feature = "ssr"))]
+    let _ = status;
 }
 
 /// A severity chip in the severity's colour.
