@@ -757,6 +757,30 @@ async fn pages_carry_a_fresh_csp_nonce_that_their_scripts_use(pool: PgPool) {
 }
 
 #[sqlx::test(migrations = "../migrations")]
+async fn over_https_the_session_cookie_is_secure_and_host_only(pool: PgPool) {
+    let mut config = warroom::config::Config::for_tests();
+    config.public_url = Some("https://warroom.example.com".into());
+    let app = TestApp::spawn_with(pool, config).await;
+    let response = reqwest::Client::new()
+        .post(format!("{}/api/dev_sign_in", app.base))
+        .header("Origin", "https://warroom.example.com")
+        .form(&[("name", "Alice")])
+        .send()
+        .await
+        .unwrap();
+    let cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(cookie.starts_with("__Host-warroom_session="), "{cookie}");
+    assert!(
+        cookie.contains("Secure") && cookie.contains("Path=/") && !cookie.contains("Domain"),
+        "{cookie}"
+    );
+    app.stop().await;
+}
+
+#[sqlx::test(migrations = "../migrations")]
 async fn missing_pages_and_incidents_answer_404(pool: PgPool) {
     let app = TestApp::spawn(pool).await;
     let alice = app.signed_in("Alice").await;

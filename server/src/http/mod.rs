@@ -23,14 +23,21 @@ use warroom_app::{shell, App};
 use crate::config::Config;
 use crate::live::LiveHub;
 
-/// The session cookie's name.
+/// The session cookie's name over plain http (loopback, development).
 pub const SESSION_COOKIE: &str = "warroom_session";
+/// Over https: the `__Host-` prefix makes browsers refuse it unless Secure, host-only
+/// and for path `/`, so a sibling subdomain cannot plant or shadow it.
+pub const SECURE_SESSION_COOKIE: &str = "__Host-warroom_session";
 
 /// Builds the whole application router.
 pub fn router(state: AppState, hub: Arc<LiveHub>, config: &Config) -> Router {
     let routes = generate_route_list(App);
     let sessions = SessionManagerLayer::new(PostgresStore::new(state.pool.clone()))
-        .with_name(SESSION_COOKIE)
+        .with_name(if config.secure_cookies() {
+            SECURE_SESSION_COOKIE
+        } else {
+            SESSION_COOKIE
+        })
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
         .with_secure(config.secure_cookies())
