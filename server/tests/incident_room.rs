@@ -580,6 +580,16 @@ async fn signed_out_people_can_read_nothing_and_change_nothing(pool: PgPool) {
             401,
         )
         .await;
+    // The page itself sends a signed-out browser (which asks for HTML) to sign in.
+    let page = stranger
+        .http
+        .get(format!("{}/incidents/{id}", app.base))
+        .header("Accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 302);
+    assert_eq!(page.headers()["location"], "/login");
     let live = stranger
         .http
         .get(format!("{}/live/incidents/{id}", app.base))

@@ -26,17 +26,19 @@ where
 /// A failed page load: signed-out people go to sign in, everyone else reads why.
 #[component]
 pub fn Failure(error: AppError) -> impl IntoView {
-    set_page_status(error.status_code());
     match error {
         AppError::Unauthorized => view! { <Redirect path="/login"/> }.into_any(),
-        other => view! {
+        other => {
+            set_page_status(other.status_code());
+            view! {
             <section class="card narrow">
                 <h1>{if matches!(other, AppError::NotFound(_)) { "Not found" } else { "Something went wrong" }}</h1>
                 <p class="error" role="alert">{other.to_string()}</p>
                 <p><a href="/incidents">"Back to incidents"</a></p>
             </section>
+            }
+            .into_any()
         }
-        .into_any(),
     }
 }
 
