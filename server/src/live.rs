@@ -337,7 +337,8 @@ fn parse_entry_announcement(payload: &str) -> Option<(i64, i64)> {
     Some((incident.parse().ok()?, entry.parse().ok()?))
 }
 
-/// Removes a viewer from the room when its stream ends.
+/// Removes a viewer from the room when its stream ends (or, failing that, at shutdown
+/// or when its heartbeats stop).
 struct PresenceGuard {
     hub: Arc<LiveHub>,
     connection_id: Uuid,
@@ -345,18 +346,17 @@ struct PresenceGuard {
 
 impl Drop for PresenceGuard {
     fn drop(&mut self) {
-        self.hub
-            .viewers
-            .lock()
-            .expect("viewers lock")
-            .remove(&self.connection_id);
-        let pool = self.hub.pool.clone();
+        // The id stays in `viewers` until its row is gone, so that `leave_all` at
+        // shutdown also covers viewers whose removal is still under way.
+        let hub = self.hub.clone();
         let id = self.connection_id;
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             runtime.spawn(async move {
-                if let Err(err) = store::leave_room(&pool, &[id]).await {
+                if let Err(err) = store::leave_room(&hub.pool, &[id]).await {
+                    // No more heartbeats for it: the row expires with the presence TTL.
                     tracing::debug!(error = %err, "could not remove a viewer's presence");
                 }
+                hub.viewers.lock().expect("viewers lock").remove(&id);
             });
         }
     }
