@@ -35,7 +35,6 @@ pub fn Layout(children: Children) -> impl IntoView {
 /// Unknown address.
 #[component]
 pub fn NotFound() -> impl IntoView {
-    super::set_page_status(404);
     view! {
         <section class="card narrow">
             <h1>"Page not found"</h1>

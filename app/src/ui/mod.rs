@@ -26,34 +26,19 @@ where
 /// A failed page load: signed-out people go to sign in, everyone else reads why.
 #[component]
 pub fn Failure(error: AppError) -> impl IntoView {
+    // The HTTP status is already set: the failing server function, called during
+    // rendering, shares this response's options (see `error::respond`).
     match error {
         AppError::Unauthorized => view! { <Redirect path="/login"/> }.into_any(),
-        other => {
-            set_page_status(other.status_code());
-            view! {
+        other => view! {
             <section class="card narrow">
                 <h1>{if matches!(other, AppError::NotFound(_)) { "Not found" } else { "Something went wrong" }}</h1>
                 <p class="error" role="alert">{other.to_string()}</p>
                 <p><a href="/incidents">"Back to incidents"</a></p>
             </section>
-            }
-            .into_any()
         }
+        .into_any(),
     }
-}
-
-/// Server-side rendering: the page's HTTP status follows what went wrong, so a missing
-/// incident is a 404 to browsers, proxies and monitors, not a 200 that says "not found".
-pub fn set_page_status(status: u16) {
-    #[cfg(feature = "ssr")]
-    if let (Some(options), Ok(status)) = (
-        use_context::<leptos_axum::ResponseOptions>(),
-        http::StatusCode::from_u16(status),
-    ) {
-        options.set_status(status);
-    }
-    #[cfg(not(feature = "ssr"))]
-    let _ = status;
 }
 
 /// A severity chip in the severity's colour.
