@@ -485,11 +485,8 @@ async fn markdown_is_sanitised_so_a_script_in_a_note_never_runs(pool: PgPool) {
     // The server-rendered page holds the sanitised HTML; the raw text travels only as
     // escaped hydration data (`<` as \u003c), which no browser parses as markup.
     let page = alice
-        .http
-        .get(format!("{}/incidents/{id}", app.base))
-        .send()
+        .get(&format!("/incidents/{id}"))
         .await
-        .unwrap()
         .text()
         .await
         .unwrap();
@@ -543,14 +540,8 @@ async fn cross_origin_and_origin_less_posts_are_refused_and_change_nothing(pool:
 
     // Server functions do not answer GET, so links cannot change state either.
     let via_get = alice
-        .http
-        .get(format!(
-            "{}/api/declare_incident?title=Forged&summary=&severity=SEV1",
-            app.base
-        ))
-        .send()
-        .await
-        .unwrap();
+        .get("/api/declare_incident?title=Forged&summary=&severity=SEV1")
+        .await;
     assert!(
         !via_get.status().is_success(),
         "GET answered {}",
@@ -590,12 +581,7 @@ async fn signed_out_people_can_read_nothing_and_change_nothing(pool: PgPool) {
         .unwrap();
     assert_eq!(page.status(), 302);
     assert_eq!(page.headers()["location"], "/login");
-    let live = stranger
-        .http
-        .get(format!("{}/live/incidents/{id}", app.base))
-        .send()
-        .await
-        .unwrap();
+    let live = stranger.get(&format!("/live/incidents/{id}")).await;
     assert_eq!(live.status(), 401);
     // Signing out ends the session.
     alice.ok("sign_out", &[]).await;
@@ -794,24 +780,14 @@ async fn over_https_the_session_cookie_is_secure_and_host_only(pool: PgPool) {
 async fn missing_pages_and_incidents_answer_404(pool: PgPool) {
     let app = TestApp::spawn(pool).await;
     let alice = app.signed_in("Alice").await;
-    let page = alice
-        .http
-        .get(format!("{}/incidents/999", app.base))
-        .send()
-        .await
-        .unwrap();
+    let page = alice.get("/incidents/999").await;
     assert_eq!(page.status(), 404);
     assert!(page
         .text()
         .await
         .unwrap()
         .contains("Not found: incident 999."));
-    let page = alice
-        .http
-        .get(format!("{}/no/such/page", app.base))
-        .send()
-        .await
-        .unwrap();
+    let page = alice.get("/no/such/page").await;
     assert_eq!(page.status(), 404);
     assert!(page.text().await.unwrap().contains("Page not found"));
     app.stop().await;

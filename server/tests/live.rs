@@ -144,12 +144,7 @@ async fn an_update_on_one_replica_reaches_viewers_of_another(pool: PgPool) {
 async fn the_stream_of_an_unknown_incident_is_not_found(pool: PgPool) {
     let app = TestApp::spawn(pool).await;
     let alice = app.signed_in("Alice").await;
-    let response = alice
-        .http
-        .get(format!("{}/live/incidents/4242", app.base))
-        .send()
-        .await
-        .unwrap();
+    let response = alice.get("/live/incidents/4242").await;
     assert_eq!(response.status(), 404);
     assert_eq!(response.text().await.unwrap(), "Not found: incident 4242.");
     app.stop().await;

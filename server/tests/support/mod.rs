@@ -95,6 +95,15 @@ impl Client {
             .expect("request")
     }
 
+    /// A GET of a path on this server.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .expect("request")
+    }
+
     /// Calls a server function that must succeed; returns its JSON.
     pub async fn ok(&self, endpoint: &str, form: &[(&str, &str)]) -> Value {
         let response = self.call(endpoint, form).await;
