@@ -2,6 +2,7 @@
 //! server (`ssr`) and for the browser (`hydrate`).
 #![recursion_limit = "256"]
 
+pub mod audit;
 pub mod auth;
 pub mod error;
 pub mod incidents;
@@ -9,6 +10,7 @@ pub mod incidents;
 pub mod markdown;
 #[cfg(feature = "ssr")]
 pub mod state;
+pub mod tokens;
 pub mod ui;
 
 use leptos::prelude::*;
@@ -55,6 +57,11 @@ pub fn App() -> impl IntoView {
                     // Rendered once its data is loaded, so a missing incident answers 404.
                     <Route path=path!("/incidents/:id") view=incidents::pages::room::RoomPage ssr=SsrMode::Async/>
                     <Route path=path!("/login") view=auth::pages::LoginPage/>
+                    <Route path=path!("/account") view=auth::pages::AccountPage ssr=SsrMode::Async/>
+                    // Admin pages wait for their data so a refusal answers 401/403, not 200.
+                    <Route path=path!("/admin/people") view=auth::pages::PeoplePage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/tokens") view=tokens::pages::TokensPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/audit") view=audit::pages::AuditPage ssr=SsrMode::Async/>
                 </Routes>
             </ui::layout::Layout>
         </Router>

@@ -13,6 +13,16 @@ pub struct Settings {
     pub dev_sign_in: bool,
     /// Conference bridge URL with `{id}` and `{slug}` placeholders.
     pub bridge_url_template: String,
+    /// The configured identity providers, for the sign-in page.
+    pub providers: Vec<crate::auth::model::ProviderChoice>,
+    /// Who may sign in and who is admin by configuration.
+    pub access: crate::auth::model::AccessPolicy,
+    /// A sign-in unused this long is over.
+    pub session_idle: chrono::Duration,
+    /// A sign-in is over this long after it started, however busy.
+    pub session_lifetime: chrono::Duration,
+    /// Believe the last `X-Forwarded-For` hop (Warroom runs behind a proxy).
+    pub trust_proxy: bool,
 }
 
 impl Settings {

@@ -3,6 +3,7 @@
 pub mod config;
 pub mod db;
 pub mod http;
+pub mod identity;
 pub mod live;
 pub mod telemetry;
 
@@ -14,6 +15,7 @@ use anyhow::Context;
 use sqlx::PgPool;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+use warroom_app::auth::model::ProviderChoice;
 use warroom_app::state::{AppState, Settings};
 
 use crate::config::Config;
@@ -32,12 +34,34 @@ pub async fn serve(
         settings: Arc::new(Settings {
             dev_sign_in: config.dev_sign_in_enabled(listener.local_addr()?),
             bridge_url_template: config.bridge_url_template.clone(),
+            providers: config
+                .auth
+                .providers
+                .iter()
+                .map(|p| ProviderChoice {
+                    key: p.key.clone(),
+                    name: p.name.clone(),
+                })
+                .collect(),
+            access: config.auth.access.clone(),
+            session_idle: config.auth.session_idle,
+            session_lifetime: config.auth.session_lifetime,
+            trust_proxy: config.auth.trust_proxy,
         }),
     };
+    let sign_in = Arc::new(http::sign_in::SignInService {
+        providers: identity::Providers::new(&config.auth.providers)?,
+        base_url: config.base_url(listener.local_addr()?),
+        rate_per_minute: config.auth.sign_in_rate_per_minute,
+    });
+    if !sign_in.providers.is_empty() && !config.auth.admits_anyone() {
+        tracing::warn!("identity providers are configured but nobody may sign in: set WARROOM_ADMINS or an allow-list");
+    }
     let hub = live::LiveHub::new(pool.clone(), shutdown.clone());
     let background = hub.clone().spawn_tasks();
     let sessions = tokio::spawn(db::delete_expired_sessions(pool.clone(), shutdown.clone()));
-    let router = http::router(state, hub.clone(), config);
+    let counters = tokio::spawn(db::rate_limits::delete_old(pool.clone(), shutdown.clone()));
+    let router = http::router(state, hub.clone(), sign_in, config);
 
     tracing::info!(addr = %listener.local_addr()?, "Warroom is listening");
     let stop = shutdown.clone();
@@ -54,6 +78,7 @@ pub async fn serve(
         let _ = task.await;
     }
     let _ = sessions.await;
+    let _ = counters.await;
     Ok(())
 }
 

@@ -1,7 +1,10 @@
-//! People and sign-in: the `users` table, sessions and the local development sign-in.
+//! People and access: sign-in (identity providers, development sign-in), sessions,
+//! roles and invitations.
 
 pub mod api;
 pub mod model;
 pub mod pages;
+#[cfg(feature = "ssr")]
+pub mod request;
 #[cfg(feature = "ssr")]
 pub mod store;

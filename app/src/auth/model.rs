@@ -11,6 +11,241 @@ pub struct Person {
     pub name: String,
 }
 
+/// What a person may do in Warroom. One role per person; admins manage them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Role {
+    /// Reads internal incidents.
+    Viewer,
+    /// Declares and works incidents.
+    Responder,
+    /// Reads incidents, the SLA board and reports.
+    Leadership,
+    /// Everything, plus people, roles, tokens and the audit log.
+    Admin,
+}
+
+/// Something the server checks before it acts. Every server function and route names one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Capability {
+    /// See internal incidents, their timelines and who works on them.
+    ReadIncidents,
+    /// Declare incidents and change them.
+    WorkIncidents,
+    /// Manage people, roles, invitations, API tokens; read the audit log.
+    Administer,
+}
+
+impl Role {
+    pub const ALL: [Role; 4] = [Role::Viewer, Role::Responder, Role::Leadership, Role::Admin];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Viewer => "viewer",
+            Role::Responder => "responder",
+            Role::Leadership => "leadership",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::Viewer => "Viewer",
+            Role::Responder => "Responder",
+            Role::Leadership => "Leadership",
+            Role::Admin => "Admin",
+        }
+    }
+
+    /// What the role is for, in the words the admin page shows.
+    pub fn description(self) -> &'static str {
+        match self {
+            Role::Viewer => "reads internal incidents",
+            Role::Responder => "declares and works incidents",
+            Role::Leadership => "reads incidents, SLA board and reports",
+            Role::Admin => "everything, plus people, tokens and the audit log",
+        }
+    }
+
+    pub fn parse(value: &str) -> Result<Self, AppError> {
+        Role::ALL
+            .into_iter()
+            .find(|r| r.as_str() == value.trim())
+            .ok_or_else(|| {
+                AppError::invalid(
+                    "role",
+                    "Choose one of: viewer, responder, leadership, admin.",
+                )
+            })
+    }
+
+    /// The one place that decides what each role may do.
+    pub fn can(self, capability: Capability) -> bool {
+        match capability {
+            Capability::ReadIncidents => true,
+            Capability::WorkIncidents => matches!(self, Role::Responder | Role::Admin),
+            Capability::Administer => self == Role::Admin,
+        }
+    }
+}
+
+/// The signed-in person and what they may do (the UI hides what they cannot do; the
+/// server checks again on every call).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Me {
+    pub person: Person,
+    pub role: Role,
+}
+
+impl Me {
+    pub fn can(&self, capability: Capability) -> bool {
+        self.role.can(capability)
+    }
+}
+
+/// A configured identity provider, as the sign-in page lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProviderChoice {
+    /// URL segment: `/auth/{key}/start`.
+    pub key: String,
+    /// "GitHub", "Google", "Slack", or the configured name of an OIDC provider.
+    pub name: String,
+}
+
+/// How the sign-in page offers sign-in.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignInChoices {
+    pub providers: Vec<ProviderChoice>,
+    /// The local development sign-in (only without providers, on loopback, when asked for).
+    pub dev_sign_in: bool,
+}
+
+/// One of my signed-in browsers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionInfo {
+    pub id: String,
+    pub method: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub last_seen_at: chrono::DateTime<chrono::Utc>,
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+    pub user_agent: String,
+    pub source_ip: String,
+    /// The browser asking.
+    pub current: bool,
+}
+
+/// A person as the admin page lists them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Member {
+    pub id: i64,
+    pub name: String,
+    pub email: Option<String>,
+    pub role: Role,
+    pub last_sign_in_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub active_sessions: i64,
+}
+
+/// An invited address and the role it will get.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Invitation {
+    pub email: String,
+    pub role: Role,
+    pub invited_by: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// A verified e-mail address, lower-case.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EmailAddress(String);
+
+impl EmailAddress {
+    pub fn parse(value: &str) -> Result<Self, AppError> {
+        let email = value.trim().to_lowercase();
+        let valid = email.len() <= 254
+            && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+            && matches!(email.split_once('@'), Some((local, domain))
+                if !local.is_empty() && domain.contains('.') && !domain.contains('@')
+                    && !domain.starts_with('.') && !domain.ends_with('.'));
+        if valid {
+            Ok(EmailAddress(email))
+        } else {
+            Err(AppError::invalid(
+                "email",
+                "Type a whole e-mail address, like ada@example.com.",
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn domain(&self) -> &str {
+        self.0.split_once('@').map(|(_, d)| d).unwrap_or_default()
+    }
+}
+
+/// Who may sign in, and who is an admin by configuration.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AccessPolicy {
+    /// `WARROOM_ADMINS`: always allowed, always admin.
+    pub admins: Vec<String>,
+    /// Any verified address at these domains.
+    pub allowed_domains: Vec<String>,
+    /// These addresses (besides the invitations admins make in the UI).
+    pub allowed_emails: Vec<String>,
+    /// Members of these GitHub organisations (GitHub sign-in only).
+    pub allowed_github_orgs: Vec<String>,
+    /// The role a newly admitted person gets unless invited with another.
+    pub default_role: Option<Role>,
+}
+
+/// What the policy decided about someone at the door.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Admission {
+    /// Allowed; `role` is what a new account starts with, `force_admin` when configured.
+    Allowed { role: Role, force_admin: bool },
+    Refused,
+}
+
+impl AccessPolicy {
+    /// Decides whether this verified address (with its GitHub organisations, if signing
+    /// in with GitHub, and the role of a pending invitation) may sign in.
+    pub fn admit(
+        &self,
+        email: &EmailAddress,
+        github_orgs: Option<&[String]>,
+        invited_as: Option<Role>,
+    ) -> Admission {
+        let matches = |list: &[String], value: &str| list.iter().any(|v| v.eq_ignore_ascii_case(value));
+        if matches(&self.admins, email.as_str()) {
+            return Admission::Allowed {
+                role: Role::Admin,
+                force_admin: true,
+            };
+        }
+        let default_role = self.default_role.unwrap_or(Role::Viewer);
+        if let Some(role) = invited_as {
+            return Admission::Allowed {
+                role,
+                force_admin: false,
+            };
+        }
+        let by_org = github_orgs
+            .is_some_and(|orgs| orgs.iter().any(|org| matches(&self.allowed_github_orgs, org)));
+        if matches(&self.allowed_emails, email.as_str())
+            || matches(&self.allowed_domains, email.domain())
+            || by_org
+        {
+            Admission::Allowed {
+                role: default_role,
+                force_admin: false,
+            }
+        } else {
+            Admission::Refused
+        }
+    }
+}
+
 /// A display name and the handle derived from it ("Ada Lovelace" → "ada-lovelace").
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SignInName {
@@ -62,7 +297,62 @@ impl SignInName {
 
 #[cfg(test)]
 mod tests {
-    use super::SignInName;
+    use super::{AccessPolicy, Admission, Capability, EmailAddress, Role, SignInName};
+
+    fn policy() -> AccessPolicy {
+        AccessPolicy {
+            admins: vec!["boss@corp.example".into()],
+            allowed_domains: vec!["corp.example".into()],
+            allowed_emails: vec!["friend@elsewhere.example".into()],
+            allowed_github_orgs: vec!["Acme".into()],
+            default_role: Some(Role::Viewer),
+        }
+    }
+
+    fn email(s: &str) -> EmailAddress {
+        EmailAddress::parse(s).unwrap()
+    }
+
+    #[test]
+    fn only_listed_domains_addresses_orgs_and_invitations_are_admitted() {
+        let p = policy();
+        let viewer = Admission::Allowed { role: Role::Viewer, force_admin: false };
+        assert_eq!(p.admit(&email("Ann@Corp.Example"), None, None), viewer);
+        assert_eq!(p.admit(&email("friend@elsewhere.example"), None, None), viewer);
+        assert_eq!(p.admit(&email("x@gmail.example"), Some(&["acme".into()]), None), viewer);
+        assert_eq!(p.admit(&email("x@gmail.example"), Some(&["other".into()]), None), Admission::Refused);
+        assert_eq!(p.admit(&email("x@corp.example.evil.example"), None, None), Admission::Refused);
+        assert_eq!(p.admit(&email("x@evilcorp.example"), None, None), Admission::Refused);
+        assert_eq!(
+            p.admit(&email("new@gmail.example"), None, Some(Role::Responder)),
+            Admission::Allowed { role: Role::Responder, force_admin: false }
+        );
+        assert_eq!(
+            p.admit(&email("boss@corp.example"), None, None),
+            Admission::Allowed { role: Role::Admin, force_admin: true }
+        );
+        assert_eq!(AccessPolicy::default().admit(&email("a@b.example"), None, None), Admission::Refused);
+    }
+
+    #[test]
+    fn roles_grant_capabilities() {
+        use Capability::*;
+        assert!(Role::Viewer.can(ReadIncidents) && !Role::Viewer.can(WorkIncidents));
+        assert!(Role::Leadership.can(ReadIncidents) && !Role::Leadership.can(WorkIncidents));
+        assert!(Role::Responder.can(WorkIncidents) && !Role::Responder.can(Administer));
+        assert!(Role::Admin.can(Administer) && Role::Admin.can(WorkIncidents));
+        assert_eq!(Role::parse("leadership").unwrap(), Role::Leadership);
+        assert!(Role::parse("root").is_err());
+    }
+
+    #[test]
+    fn email_addresses_are_checked_and_lower_cased() {
+        assert_eq!(email(" Ada@Example.COM ").as_str(), "ada@example.com");
+        assert_eq!(email("ada@example.com").domain(), "example.com");
+        for bad in ["", "ada", "ada@", "@example.com", "ada@example", "a b@example.com", "a@b@example.com"] {
+            assert!(EmailAddress::parse(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn names_become_handles() {

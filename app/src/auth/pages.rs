@@ -1,41 +1,278 @@
-//! The sign-in page.
+//! Sign-in, one's own sessions, and the admin page for people, roles and invitations.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
 
-use super::api::{dev_sign_in_enabled, DevSignIn};
-use crate::ui::ErrorNote;
+use super::api::{
+    get_me, list_invitations, list_members, my_sessions, sign_in_options, DevSignIn, EndSession,
+    InviteMember, SetMemberRole, SignOutEverywhere, WithdrawInvitation,
+};
+use super::model::Role;
+use crate::ui::{ago, date_time, ErrorNote, Failure};
 
-/// Sign-in: for now only the local development sign-in exists.
+/// Why a sign-in came back to this page, in words (the `error` query parameter).
+fn sign_in_problem(code: &str) -> Option<&'static str> {
+    match code {
+        "" => None,
+        "not_allowed" => Some(
+            "This account is not allowed to use this Warroom. Ask an administrator to invite \
+             your address, or sign in with the account your organisation uses.",
+        ),
+        "expired" => Some(
+            "That sign-in attempt expired or was already used. Start again below.",
+        ),
+        "unverified" => Some(
+            "Your identity provider did not confirm your e-mail address, so Warroom cannot \
+             tell who you are. Verify the address there, then try again.",
+        ),
+        _ => Some("Sign-in did not complete. Start again below; if it keeps failing, tell your administrator."),
+    }
+}
+
+/// Sign-in: one button per configured identity provider; the development sign-in only
+/// where the server offers it.
 #[component]
 pub fn LoginPage() -> impl IntoView {
-    let enabled = Resource::new(|| (), |_| dev_sign_in_enabled());
+    let options = Resource::new(|| (), |_| sign_in_options());
     let action = ServerAction::<DevSignIn>::new();
+    let query = use_query_map();
+    let problem = move || sign_in_problem(&query.read().get("error").unwrap_or_default());
     view! {
         <Title text="Sign in"/>
         <section class="card narrow">
             <h1>"Sign in to Warroom"</h1>
+            {move || problem().map(|p| view! { <p class="error" role="alert" data-testid="sign-in-problem">{p}</p> })}
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>
-                {move || enabled.get().map(|enabled| match enabled {
-                    Ok(true) => view! {
+                {move || options.get().map(|options| match options {
+                    Ok(options) if !options.providers.is_empty() => view! {
+                        <ul class="providers">
+                            {options.providers.into_iter().map(|p| view! {
+                                <li>
+                                    <a class="button provider" rel="external"
+                                        href=format!("/auth/{}/start", p.key)>
+                                        {format!("Continue with {}", p.name)}
+                                    </a>
+                                </li>
+                            }).collect_view()}
+                        </ul>
+                    }.into_any(),
+                    Ok(options) if options.dev_sign_in => view! {
                         <p class="warning-box">
                             "Development sign-in: for local use only. Anyone who can reach this "
-                            "server can continue as anyone. It is offered only because this server "
-                            "was started with WARROOM_DEV_LOGIN=1 on a loopback address."
+                            "server can continue as anyone, with any role. It is offered only because "
+                            "no identity provider is configured and this server was started with "
+                            "WARROOM_DEV_LOGIN=1 on a loopback address."
                         </p>
                         <ActionForm action=action>
                             <label for="sign-in-name">"Your name"</label>
                             <input id="sign-in-name" name="name" required autocomplete="name"
                                 placeholder="e.g. Ada Lovelace" maxlength="80"/>
+                            <label for="sign-in-role">"Role"</label>
+                            <select id="sign-in-role" name="role">
+                                {Role::ALL.into_iter().map(|r| view! {
+                                    <option value=r.as_str() selected=r == Role::Responder>
+                                        {format!("{} — {}", r.label(), r.description())}
+                                    </option>
+                                }).collect_view()}
+                            </select>
                             <button type="submit" class="primary">"Continue"</button>
                         </ActionForm>
                         <ErrorNote result=action.value()/>
                     }.into_any(),
-                    _ => view! {
+                    Ok(_) => view! {
                         <p>"No sign-in method is configured on this server. Ask your administrator."</p>
                     }.into_any(),
+                    Err(err) => view! { <p class="error">{err.to_string()}</p> }.into_any(),
                 })}
             </Suspense>
         </section>
+    }
+}
+
+/// My account: who I am, my signed-in browsers, ending one or all of them.
+#[component]
+pub fn AccountPage() -> impl IntoView {
+    let end = ServerAction::<EndSession>::new();
+    let everywhere = ServerAction::<SignOutEverywhere>::new();
+    let me = Resource::new(|| (), |_| get_me());
+    let sessions = Resource::new(move || end.version().get(), |_| my_sessions());
+    view! {
+        <Title text="Your account"/>
+        <section class="card">
+            <h1>"Your account"</h1>
+            <Transition fallback=|| ()>
+                {move || me.get().and_then(|r| r.ok()).flatten().map(|me| view! {
+                    <p>{me.person.name} " · role: " <strong data-testid="my-role">{me.role.label()}</strong>
+                        " (" {me.role.description()} ")"</p>
+                })}
+            </Transition>
+            <h2>"Signed-in browsers"</h2>
+            <Transition fallback=|| view! { <p>"Loading…"</p> }>
+                {move || sessions.get().map(|result| match result {
+                    Ok(list) => view! {
+                        <table class="table" data-testid="sessions">
+                            <thead><tr><th>"Browser"</th><th>"From"</th><th>"Signed in"</th><th>"Last active"</th><th>"Expires"</th><th></th></tr></thead>
+                            <tbody>
+                                {list.into_iter().map(|s| {
+                                    let id = s.id.clone();
+                                    view! {
+                                        <tr class:current=s.current>
+                                            <td>{browser_name(&s.user_agent)} {s.current.then(|| view! { <span class="badge">"this browser"</span> })}</td>
+                                            <td>{s.source_ip.clone()}</td>
+                                            <td>{date_time(s.created_at)} " · " {s.method.clone()}</td>
+                                            <td>{ago(s.last_seen_at, chrono::Utc::now())}</td>
+                                            <td>{date_time(s.expires_at)}</td>
+                                            <td>{(!s.current).then(|| view! {
+                                                <button type="button" class="link"
+                                                    on:click=move |_| { end.dispatch(EndSession { id: id.clone() }); }>
+                                                    "End"
+                                                </button>
+                                            })}</td>
+                                        </tr>
+                                    }
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    }.into_any(),
+                    Err(err) => view! { <Failure error=err/> }.into_any(),
+                })}
+            </Transition>
+            <ErrorNote result=end.value()/>
+            <ActionForm action=everywhere>
+                <button type="submit" class="danger">"Sign out everywhere"</button>
+            </ActionForm>
+            <ErrorNote result=everywhere.value()/>
+        </section>
+    }
+}
+
+/// "Firefox on Linux" from a User-Agent, good enough to recognise one's devices.
+fn browser_name(user_agent: &str) -> String {
+    let browser = ["Edg/", "Firefox/", "Chrome/", "Safari/", "curl/"]
+        .into_iter()
+        .find(|b| user_agent.contains(b))
+        .map(|b| match b {
+            "Edg/" => "Edge",
+            "Firefox/" => "Firefox",
+            "Chrome/" => "Chrome",
+            "Safari/" => "Safari",
+            _ => "curl",
+        });
+    let system = ["Android", "iPhone", "iPad", "Mac OS X", "Windows", "Linux"]
+        .into_iter()
+        .find(|s| user_agent.contains(s))
+        .map(|s| if s == "Mac OS X" { "macOS" } else { s });
+    match (browser, system) {
+        (Some(b), Some(s)) => format!("{b} on {s}"),
+        (Some(b), None) => b.to_string(),
+        _ if user_agent.is_empty() => "Unknown browser".to_string(),
+        _ => user_agent.chars().take(40).collect(),
+    }
+}
+
+/// People, roles and invitations (admins only; the server refuses everyone else).
+#[component]
+pub fn PeoplePage() -> impl IntoView {
+    let set_role = ServerAction::<SetMemberRole>::new();
+    let invite = ServerAction::<InviteMember>::new();
+    let withdraw = ServerAction::<WithdrawInvitation>::new();
+    let members = Resource::new(move || set_role.version().get(), |_| list_members());
+    let invitations = Resource::new(
+        move || (invite.version().get(), withdraw.version().get()),
+        |_| list_invitations(),
+    );
+    view! {
+        <Title text="People"/>
+        <AdminTabs/>
+        <section class="card">
+            <h1>"People and roles"</h1>
+            <p class="muted">{Role::ALL.into_iter().map(|r| format!("{}: {}.", r.label(), r.description())).collect::<Vec<_>>().join(" ")}</p>
+            <ErrorNote result=set_role.value()/>
+            <Transition fallback=|| view! { <p>"Loading…"</p> }>
+                {move || members.get().map(|result| match result {
+                    Ok(list) => view! {
+                        <table class="table" data-testid="members">
+                            <thead><tr><th>"Name"</th><th>"E-mail"</th><th>"Role"</th><th>"Last sign-in"</th><th>"Sessions"</th></tr></thead>
+                            <tbody>
+                                {list.into_iter().map(|m| {
+                                    let user_id = m.id;
+                                    view! {
+                                        <tr data-testid=format!("member-{}", m.id)>
+                                            <td>{m.name.clone()}</td>
+                                            <td>{m.email.clone().unwrap_or_else(|| "—".into())}</td>
+                                            <td>
+                                                <select aria-label=format!("Role of {}", m.name)
+                                                    on:change=move |ev| {
+                                                        set_role.dispatch(SetMemberRole { user_id, role: event_target_value(&ev) });
+                                                    }>
+                                                    {Role::ALL.into_iter().map(|r| view! {
+                                                        <option value=r.as_str() selected=r == m.role>{r.label()}</option>
+                                                    }).collect_view()}
+                                                </select>
+                                            </td>
+                                            <td>{m.last_sign_in_at.map(date_time).unwrap_or_else(|| "never".into())}</td>
+                                            <td>{m.active_sessions}</td>
+                                        </tr>
+                                    }
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    }.into_any(),
+                    Err(err) => view! { <Failure error=err/> }.into_any(),
+                })}
+            </Transition>
+        </section>
+        <section class="card">
+            <h2>"Invitations"</h2>
+            <p class="muted">"An invited address may sign in with any configured provider that vouches for it, and gets the role chosen here."</p>
+            <ActionForm action=invite attr:class="inline-form">
+                <label for="invite-email">"E-mail"</label>
+                <input id="invite-email" name="email" type="email" required placeholder="ada@example.com"/>
+                <label for="invite-role">"Role"</label>
+                <select id="invite-role" name="role">
+                    {Role::ALL.into_iter().map(|r| view! { <option value=r.as_str() selected=r == Role::Responder>{r.label()}</option> }).collect_view()}
+                </select>
+                <button type="submit" class="primary">"Invite"</button>
+            </ActionForm>
+            <ErrorNote result=invite.value()/>
+            <ErrorNote result=withdraw.value()/>
+            <Transition fallback=|| ()>
+                {move || invitations.get().map(|result| match result {
+                    Ok(list) if list.is_empty() => view! { <p class="muted">"No pending invitations."</p> }.into_any(),
+                    Ok(list) => view! {
+                        <ul class="plain" data-testid="invitations">
+                            {list.into_iter().map(|i| {
+                                let email = i.email.clone();
+                                view! {
+                                    <li>
+                                        <strong>{i.email.clone()}</strong> " as " {i.role.label()}
+                                        <span class="muted">{format!(" · invited by {} on {}", i.invited_by, date_time(i.created_at))}</span>
+                                        " "
+                                        <button type="button" class="link"
+                                            on:click=move |_| { withdraw.dispatch(WithdrawInvitation { email: email.clone() }); }>
+                                            "Withdraw"
+                                        </button>
+                                    </li>
+                                }
+                            }).collect_view()}
+                        </ul>
+                    }.into_any(),
+                    Err(err) => view! { <p class="error">{err.to_string()}</p> }.into_any(),
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+/// Links between the admin pages.
+#[component]
+pub fn AdminTabs() -> impl IntoView {
+    view! {
+        <nav class="tabs" aria-label="Administration">
+            <a href="/admin/people">"People"</a>
+            <a href="/admin/tokens">"API tokens"</a>
+            <a href="/admin/audit">"Audit log"</a>
+        </nav>
     }
 }

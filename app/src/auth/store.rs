@@ -1,31 +1,161 @@
-//! SQL for people and the session's user.
+//! SQL for people, identities, invitations and sign-ins (the session's person and role).
 
+use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
 use tower_sessions::Session;
+use uuid::Uuid;
 
-use super::model::{Person, SignInName};
+use super::model::{
+    AccessPolicy, Admission, EmailAddress, Invitation, Me, Member, Person, Role, SessionInfo,
+    SignInName,
+};
+use super::request::Source;
 use crate::error::AppError;
 
-/// The session key under which the signed-in user's id is kept.
-const USER_ID_KEY: &str = "user_id";
+/// The session key under which the id of the session's `sign_ins` row is kept.
+const SIGN_IN_KEY: &str = "sign_in";
 
-/// Finds the person with this handle, creating them on first sign-in.
+fn session_error(err: tower_sessions::session::Error) -> AppError {
+    AppError::internal(anyhow::Error::new(err).context("session store"))
+}
+
+/// Finds the person with this handle (development sign-in), creating them on first
+/// sign-in, with the role they asked for.
 #[tracing::instrument(skip_all)]
 pub async fn upsert_by_handle(
     conn: &mut PgConnection,
     name: &SignInName,
+    role: Role,
 ) -> Result<Person, AppError> {
     let person = sqlx::query_as!(
         Person,
-        r#"INSERT INTO users (handle, display_name) VALUES ($1, $2)
-           ON CONFLICT (handle) DO UPDATE SET display_name = EXCLUDED.display_name
+        r#"INSERT INTO users (handle, display_name, role) VALUES ($1, $2, $3)
+           ON CONFLICT (handle) DO UPDATE
+               SET display_name = EXCLUDED.display_name, role = EXCLUDED.role
            RETURNING id, display_name AS name"#,
         name.handle(),
         name.display_name(),
+        role.as_str(),
     )
     .fetch_one(conn)
     .await?;
     Ok(person)
+}
+
+/// Someone an identity provider vouched for.
+#[derive(Clone, Debug)]
+pub struct ExternalIdentity {
+    /// The provider's key in our configuration.
+    pub provider: String,
+    /// The provider's stable id of the account.
+    pub subject: String,
+    pub email: EmailAddress,
+    pub name: String,
+    /// GitHub organisations the account belongs to (GitHub only).
+    pub github_orgs: Option<Vec<String>>,
+}
+
+/// The outcome of an external sign-in attempt.
+#[derive(Debug)]
+pub enum ExternalSignIn {
+    Admitted {
+        person: Person,
+        /// Set when configuration made this person an admin just now.
+        promoted_from: Option<Role>,
+        created: bool,
+    },
+    Refused,
+}
+
+/// Applies the access policy to someone an identity provider vouched for; admitted people
+/// get (or keep) an account linked to that identity. Refused people get nothing stored.
+#[tracing::instrument(skip_all, fields(provider = %identity.provider))]
+pub async fn admit_external(
+    conn: &mut PgConnection,
+    policy: &AccessPolicy,
+    identity: &ExternalIdentity,
+) -> Result<ExternalSignIn, AppError> {
+    let email = identity.email.as_str();
+    let invited_as = sqlx::query_scalar!("SELECT role FROM invitations WHERE email = $1", email)
+        .fetch_optional(&mut *conn)
+        .await?
+        .map(|r| Role::parse(&r))
+        .transpose()?;
+    let (new_role, force_admin) =
+        match policy.admit(&identity.email, identity.github_orgs.as_deref(), invited_as) {
+            Admission::Refused => return Ok(ExternalSignIn::Refused),
+            Admission::Allowed { role, force_admin } => (role, force_admin),
+        };
+    let linked = sqlx::query_scalar!(
+        "SELECT user_id FROM identities WHERE provider = $1 AND subject = $2",
+        identity.provider,
+        identity.subject,
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    // The same verified address from another provider is the same person.
+    let existing = match linked {
+        Some(id) => Some(id),
+        None => {
+            sqlx::query_scalar!(
+                "SELECT id FROM users WHERE email = $1 AND kind = 'person'",
+                email
+            )
+            .fetch_optional(&mut *conn)
+            .await?
+        }
+    };
+    let (user_id, old_role, created) = match existing {
+        Some(id) => {
+            let role = sqlx::query_scalar!(
+                "UPDATE users SET email = $2, display_name = $3 WHERE id = $1 RETURNING role",
+                id,
+                email,
+                identity.name,
+            )
+            .fetch_one(&mut *conn)
+            .await?;
+            (id, Some(Role::parse(&role)?), false)
+        }
+        None => {
+            let id = sqlx::query_scalar!(
+                "INSERT INTO users (display_name, email, role) VALUES ($1, $2, $3) RETURNING id",
+                identity.name,
+                email,
+                new_role.as_str(),
+            )
+            .fetch_one(&mut *conn)
+            .await?;
+            (id, None, true)
+        }
+    };
+    sqlx::query!(
+        "INSERT INTO identities (provider, subject, user_id) VALUES ($1, $2, $3)
+         ON CONFLICT (provider, subject) DO UPDATE SET last_sign_in_at = now()",
+        identity.provider,
+        identity.subject,
+        user_id,
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query!("DELETE FROM invitations WHERE email = $1", email)
+        .execute(&mut *conn)
+        .await?;
+    let promoted_from = match old_role {
+        Some(old) if force_admin && old != Role::Admin => {
+            set_role(&mut *conn, user_id, Role::Admin).await?;
+            Some(old)
+        }
+        _ => None,
+    };
+    Ok(ExternalSignIn::Admitted {
+        person: Person {
+            id: user_id,
+            name: identity.name.clone(),
+        },
+        promoted_from,
+        created,
+    })
 }
 
 /// One person by id.
@@ -39,44 +169,302 @@ pub async fn person(conn: &mut PgConnection, id: i64) -> Result<Option<Person>, 
     .await?)
 }
 
-/// Everyone, by name (for "assign to…" pickers).
-pub async fn everyone(pool: &PgPool) -> Result<Vec<Person>, AppError> {
+/// Everyone who may work incidents, by name (for "assign to…" pickers).
+pub async fn responders(pool: &PgPool) -> Result<Vec<Person>, AppError> {
     Ok(sqlx::query_as!(
         Person,
-        "SELECT id, display_name AS name FROM users ORDER BY display_name"
+        "SELECT id, display_name AS name FROM users
+         WHERE kind = 'person' AND role IN ('responder', 'admin')
+         ORDER BY display_name"
     )
     .fetch_all(pool)
     .await?)
 }
 
-/// Signs `person` in on this session, rotating its id so a planted id is worthless.
-pub async fn sign_in(session: &Session, person: &Person) -> Result<(), AppError> {
-    session
-        .cycle_id()
-        .await
-        .map_err(|e| AppError::internal(anyhow::Error::new(e)))?;
-    session
-        .insert(USER_ID_KEY, person.id)
-        .await
-        .map_err(|e| AppError::internal(anyhow::Error::new(e)))
+/// Whether this person may be given an incident role.
+pub async fn can_work_incidents(conn: &mut PgConnection, user_id: i64) -> Result<bool, AppError> {
+    Ok(sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM users WHERE id = $1 AND kind = 'person'
+                          AND role IN ('responder', 'admin')) AS "exists!""#,
+        user_id
+    )
+    .fetch_one(conn)
+    .await?)
 }
 
-/// Ends the session everywhere it is stored.
-pub async fn sign_out(session: &Session) -> Result<(), AppError> {
-    session
-        .flush()
-        .await
-        .map_err(|e| AppError::internal(anyhow::Error::new(e)))
+/// Everyone who can sign in, for the admin page.
+pub async fn members(pool: &PgPool) -> Result<Vec<Member>, AppError> {
+    let rows = sqlx::query!(
+        r#"SELECT u.id, u.display_name, u.email, u.role,
+                  u.last_sign_in_at AS "last_sign_in_at: DateTime<Utc>",
+                  (SELECT count(*) FROM sign_ins s
+                    WHERE s.user_id = u.id AND s.ended_at IS NULL AND s.expires_at > now())
+                    AS "active_sessions!"
+           FROM users u WHERE u.kind = 'person' ORDER BY lower(u.display_name), u.id"#
+    )
+    .fetch_all(pool)
+    .await?;
+    rows.into_iter()
+        .map(|r| {
+            Ok(Member {
+                id: r.id,
+                name: r.display_name,
+                email: r.email,
+                role: Role::parse(&r.role)?,
+                last_sign_in_at: r.last_sign_in_at,
+                active_sessions: r.active_sessions,
+            })
+        })
+        .collect()
 }
 
-/// The signed-in person of this session, if any.
-pub async fn session_person(session: &Session, pool: &PgPool) -> Result<Option<Person>, AppError> {
-    let user_id: Option<i64> = session
-        .get(USER_ID_KEY)
+/// Gives a person another role; returns the role they had, or `None` if there is no
+/// such person. Their open sessions follow at once (the role is read per request).
+pub async fn set_role(
+    conn: &mut PgConnection,
+    user_id: i64,
+    role: Role,
+) -> Result<Option<Role>, AppError> {
+    let old = sqlx::query_scalar!(
+        "SELECT role FROM users WHERE id = $1 AND kind = 'person' FOR UPDATE",
+        user_id
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(old) = old else { return Ok(None) };
+    sqlx::query!(
+        "UPDATE users SET role = $2 WHERE id = $1",
+        user_id,
+        role.as_str()
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(Some(Role::parse(&old)?))
+}
+
+/// How many admins there are (the last one may not demote themselves).
+pub async fn admin_count(conn: &mut PgConnection) -> Result<i64, AppError> {
+    Ok(sqlx::query_scalar!(
+        r#"SELECT count(*) AS "n!" FROM users WHERE role = 'admin' AND kind = 'person'"#
+    )
+    .fetch_one(conn)
+    .await?)
+}
+
+/// Pending invitations, newest first.
+pub async fn invitations(pool: &PgPool) -> Result<Vec<Invitation>, AppError> {
+    let rows = sqlx::query!(
+        r#"SELECT i.email, i.role, u.display_name AS invited_by,
+                  i.created_at AS "created_at: DateTime<Utc>"
+           FROM invitations i JOIN users u ON u.id = i.invited_by
+           ORDER BY i.created_at DESC"#
+    )
+    .fetch_all(pool)
+    .await?;
+    rows.into_iter()
+        .map(|r| {
+            Ok(Invitation {
+                email: r.email,
+                role: Role::parse(&r.role)?,
+                invited_by: r.invited_by,
+                created_at: r.created_at,
+            })
+        })
+        .collect()
+}
+
+/// Invites an address (or changes the role of its pending invitation).
+pub async fn invite(
+    conn: &mut PgConnection,
+    email: &EmailAddress,
+    role: Role,
+    invited_by: i64,
+) -> Result<(), AppError> {
+    sqlx::query!(
+        "INSERT INTO invitations (email, role, invited_by) VALUES ($1, $2, $3)
+         ON CONFLICT (email) DO UPDATE SET role = EXCLUDED.role, invited_by = EXCLUDED.invited_by",
+        email.as_str(),
+        role.as_str(),
+        invited_by,
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Withdraws an invitation; false if there was none.
+pub async fn withdraw_invitation(
+    conn: &mut PgConnection,
+    email: &EmailAddress,
+) -> Result<bool, AppError> {
+    let done = sqlx::query!("DELETE FROM invitations WHERE email = $1", email.as_str())
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Records a new signed-in browser for `user_id`; it lasts at most `lifetime`.
+pub async fn start_sign_in(
+    conn: &mut PgConnection,
+    user_id: i64,
+    method: &str,
+    lifetime: chrono::Duration,
+    source: &Source,
+) -> Result<Uuid, AppError> {
+    let id = Uuid::new_v4();
+    sqlx::query!(
+        "INSERT INTO sign_ins (id, user_id, method, expires_at, user_agent, source_ip)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+        id,
+        user_id,
+        method,
+        (Utc::now() + lifetime) as _,
+        source.user_agent,
+        source.ip,
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query!(
+        "UPDATE users SET last_sign_in_at = now() WHERE id = $1",
+        user_id
+    )
+    .execute(conn)
+    .await?;
+    Ok(id)
+}
+
+/// Ties a sign-in to this browser's session, rotating the session id so an id planted
+/// before sign-in is worthless.
+pub async fn attach_to_session(session: &Session, sign_in: Uuid) -> Result<(), AppError> {
+    session.cycle_id().await.map_err(session_error)?;
+    session
+        .insert(SIGN_IN_KEY, sign_in)
         .await
-        .map_err(|e| AppError::internal(anyhow::Error::new(e)))?;
-    match user_id {
-        Some(id) => person(&mut *pool.acquire().await?, id).await,
+        .map_err(session_error)
+}
+
+/// The sign-in this browser's session names, valid or not.
+pub async fn session_sign_in(session: &Session) -> Result<Option<Uuid>, AppError> {
+    session.get(SIGN_IN_KEY).await.map_err(session_error)
+}
+
+/// The person and role behind a sign-in, if it is still valid: not ended, not past its
+/// absolute expiry, used within `idle`. Refreshes its last-seen time (at most once a
+/// minute, to keep reads from becoming writes).
+pub async fn active_sign_in(
+    pool: &PgPool,
+    sign_in: Uuid,
+    idle: chrono::Duration,
+) -> Result<Option<Me>, AppError> {
+    let row = sqlx::query!(
+        r#"SELECT u.id, u.display_name, u.role,
+                  s.last_seen_at AS "last_seen_at: DateTime<Utc>"
+           FROM sign_ins s JOIN users u ON u.id = s.user_id
+           WHERE s.id = $1 AND s.ended_at IS NULL AND s.expires_at > now()
+             AND s.last_seen_at > $2 AND u.kind = 'person'"#,
+        sign_in,
+        (Utc::now() - idle) as _,
+    )
+    .fetch_optional(pool)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    if row.last_seen_at < Utc::now() - chrono::Duration::minutes(1) {
+        sqlx::query!(
+            "UPDATE sign_ins SET last_seen_at = now() WHERE id = $1",
+            sign_in
+        )
+        .execute(pool)
+        .await?;
+    }
+    Ok(Some(Me {
+        person: Person {
+            id: row.id,
+            name: row.display_name,
+        },
+        role: Role::parse(&row.role)?,
+    }))
+}
+
+/// Ends one sign-in of `user_id`; false if it was not theirs or already over.
+pub async fn end_sign_in(
+    conn: &mut PgConnection,
+    user_id: i64,
+    sign_in: Uuid,
+    reason: &str,
+) -> Result<bool, AppError> {
+    let done = sqlx::query!(
+        "UPDATE sign_ins SET ended_at = now(), ended_reason = $3
+         WHERE id = $1 AND user_id = $2 AND ended_at IS NULL",
+        sign_in,
+        user_id,
+        reason,
+    )
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Ends every sign-in of `user_id`; returns how many were open.
+pub async fn end_all_sign_ins(conn: &mut PgConnection, user_id: i64) -> Result<u64, AppError> {
+    let done = sqlx::query!(
+        "UPDATE sign_ins SET ended_at = now(), ended_reason = 'signed_out_everywhere'
+         WHERE user_id = $1 AND ended_at IS NULL",
+        user_id,
+    )
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// Forgets this browser's session (cookie and stored data).
+pub async fn clear_session(session: &Session) -> Result<(), AppError> {
+    session.flush().await.map_err(session_error)
+}
+
+/// The open sign-ins of `user_id`, most recently used first.
+pub async fn sign_ins_of(
+    pool: &PgPool,
+    user_id: i64,
+    current: Uuid,
+    idle: chrono::Duration,
+) -> Result<Vec<SessionInfo>, AppError> {
+    let rows = sqlx::query!(
+        r#"SELECT id, method, user_agent, source_ip,
+                  created_at AS "created_at: DateTime<Utc>",
+                  last_seen_at AS "last_seen_at: DateTime<Utc>",
+                  expires_at AS "expires_at: DateTime<Utc>"
+           FROM sign_ins
+           WHERE user_id = $1 AND ended_at IS NULL AND expires_at > now() AND last_seen_at > $2
+           ORDER BY last_seen_at DESC"#,
+        user_id,
+        (Utc::now() - idle) as _,
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| SessionInfo {
+            current: r.id == current,
+            id: r.id.to_string(),
+            method: r.method,
+            created_at: r.created_at,
+            last_seen_at: r.last_seen_at,
+            expires_at: r.expires_at.min(r.last_seen_at + idle),
+            user_agent: r.user_agent,
+            source_ip: r.source_ip,
+        })
+        .collect())
+}
+
+/// The person and role of a browser's session, if its sign-in is still valid (for routes
+/// outside server functions, e.g. the live stream).
+pub async fn session_me(
+    session: &Session,
+    pool: &PgPool,
+    idle: chrono::Duration,
+) -> Result<Option<Me>, AppError> {
+    match session_sign_in(session).await? {
+        Some(sign_in) => active_sign_in(pool, sign_in, idle).await,
         None => Ok(None),
     }
 }

@@ -10,6 +10,7 @@ use {
     super::model::{IncidentTitle, MarkdownText, NoteKind, Role, Status},
     super::store,
     crate::auth::api::Caller,
+    crate::auth::model::Capability,
     crate::error::respond,
 };
 
@@ -23,7 +24,7 @@ pub async fn list_incidents(
 ) -> Result<Vec<IncidentListItem>, AppError> {
     respond(
         async {
-            let caller = Caller::signed_in().await?;
+            let caller = Caller::allowed(Capability::ReadIncidents).await?;
             let statuses = match status.trim() {
                 "" | "all" => None,
                 "open" => Some(Status::ALL.into_iter().filter(|s| s.is_open()).collect()),
@@ -45,7 +46,7 @@ pub async fn list_incidents(
 pub async fn list_severities() -> Result<Vec<Severity>, AppError> {
     respond(
         async {
-            let caller = Caller::signed_in().await?;
+            let caller = Caller::allowed(Capability::ReadIncidents).await?;
             store::severities(&caller.state.pool).await
         }
         .await,
@@ -61,7 +62,7 @@ pub async fn declare_incident(
 ) -> Result<i64, AppError> {
     respond(
         async {
-            let caller = Caller::signed_in().await?;
+            let caller = Caller::allowed(Capability::WorkIncidents).await?;
             let title = IncidentTitle::parse(&title)?;
             let summary = MarkdownText::parse_optional("summary", &summary)?;
             let id = store::declare(
@@ -84,7 +85,7 @@ pub async fn declare_incident(
 pub async fn get_incident_room(id: i64) -> Result<RoomData, AppError> {
     respond(
         async {
-            let caller = Caller::signed_in().await?;
+            let caller = Caller::allowed(Capability::ReadIncidents).await?;
             let pool = &caller.state.pool;
             let mut conn = pool.acquire().await?;
             let incident = store::summary(&mut conn, id).await?;
@@ -98,7 +99,8 @@ pub async fn get_incident_room(id: i64) -> Result<RoomData, AppError> {
                 incident,
                 timeline,
                 severities: store::severities(pool).await?,
-                people: crate::auth::store::everyone(pool).await?,
+                people: crate::auth::store::responders(pool).await?,
+                can_work: caller.role.can(Capability::WorkIncidents),
                 me: caller.person,
                 now: chrono::Utc::now(),
             })
@@ -112,7 +114,7 @@ pub async fn get_incident_room(id: i64) -> Result<RoomData, AppError> {
 pub async fn set_status(incident_id: i64, status: String) -> Result<i64, AppError> {
     respond(
         async {
-            let caller = Caller::signed_in().await?;
+            let caller = Caller::allowed(Capability::WorkIncidents).await?;
             let to = Status::parse(&status)?;
             store::change_status(
                 &caller.state.pool,
@@ -132,7 +134,7 @@ pub async fn set_status(incident_id: i64, status: String) -> Result<i64, AppErro
 pub async fn set_severity(incident_id: i64, severity: String) -> Result<i64, AppError> {
     respond(
         async {
-            let caller = Caller::signed_in().await?;
+            let caller = Caller::allowed(Capability::WorkIncidents).await?;
             store::change_severity(&caller.state.pool, &caller.person, incident_id, &severity).await
         }
         .await,
@@ -145,7 +147,7 @@ pub async fn set_severity(incident_id: i64, severity: String) -> Result<i64, App
 pub async fn assign_role(incident_id: i64, role: String, user_id: i64) -> Result<i64, AppError> {
     respond(
         async {
-            let caller = Caller::signed_in().await?;
+            let caller = Caller::allowed(Capability::WorkIncidents).await?;
             let role = Role::parse(&role)?;
             let assignee = if user_id == 0 {
                 caller.person.id
@@ -171,7 +173,7 @@ pub async fn assign_role(incident_id: i64, role: String, user_id: i64) -> Result
 pub async fn end_role(incident_id: i64, role: String, user_id: i64) -> Result<i64, AppError> {
     respond(
         async {
-            let caller = Caller::signed_in().await?;
+            let caller = Caller::allowed(Capability::WorkIncidents).await?;
             let role = Role::parse(&role)?;
             store::end_role(
                 &caller.state.pool,
@@ -192,7 +194,7 @@ pub async fn end_role(incident_id: i64, role: String, user_id: i64) -> Result<i6
 pub async fn get_role_history(incident_id: i64) -> Result<Vec<RoleStint>, AppError> {
     respond(
         async {
-            let caller = Caller::signed_in().await?;
+            let caller = Caller::allowed(Capability::ReadIncidents).await?;
             store::role_history(&caller.state.pool, incident_id).await
         }
         .await,
@@ -204,7 +206,7 @@ pub async fn get_role_history(incident_id: i64) -> Result<Vec<RoleStint>, AppErr
 pub async fn add_note(incident_id: i64, kind: String, body: String) -> Result<i64, AppError> {
     respond(
         async {
-            let caller = Caller::signed_in().await?;
+            let caller = Caller::allowed(Capability::WorkIncidents).await?;
             let kind = NoteKind::parse(&kind)?;
             let body = MarkdownText::parse("body", &body)?;
             store::add_note(&caller.state.pool, &caller.person, incident_id, kind, &body).await
@@ -218,7 +220,7 @@ pub async fn add_note(incident_id: i64, kind: String, body: String) -> Result<i6
 pub async fn edit_note(entry_id: i64, body: String) -> Result<i64, AppError> {
     respond(
         async {
-            let caller = Caller::signed_in().await?;
+            let caller = Caller::allowed(Capability::WorkIncidents).await?;
             let body = MarkdownText::parse("body", &body)?;
             store::edit_note(&caller.state.pool, &caller.person, entry_id, &body).await
         }
@@ -231,7 +233,7 @@ pub async fn edit_note(entry_id: i64, body: String) -> Result<i64, AppError> {
 pub async fn set_pin(entry_id: i64, pinned: bool) -> Result<i64, AppError> {
     respond(
         async {
-            let caller = Caller::signed_in().await?;
+            let caller = Caller::allowed(Capability::WorkIncidents).await?;
             store::set_pin(&caller.state.pool, &caller.person, entry_id, pinned).await
         }
         .await,
@@ -243,7 +245,7 @@ pub async fn set_pin(entry_id: i64, pinned: bool) -> Result<i64, AppError> {
 pub async fn get_note_history(entry_id: i64) -> Result<Vec<NoteRevision>, AppError> {
     respond(
         async {
-            let caller = Caller::signed_in().await?;
+            let caller = Caller::allowed(Capability::ReadIncidents).await?;
             store::note_history(&caller.state.pool, entry_id).await
         }
         .await,

@@ -351,6 +351,8 @@ pub struct RoomData {
     pub people: Vec<Person>,
     pub bridge_url: String,
     pub me: Person,
+    /// Whether `me` may change the incident (the server checks again on every change).
+    pub can_work: bool,
     pub now: DateTime<Utc>,
 }
 

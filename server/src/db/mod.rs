@@ -1,6 +1,7 @@
 //! The database: connecting, migrating, session clean-up, and the embedded Postgres.
 
 pub mod embedded;
+pub mod rate_limits;
 
 use std::time::Duration;
 

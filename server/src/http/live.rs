@@ -10,7 +10,8 @@ use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use serde::Deserialize;
 use tower_sessions::Session;
-use warroom_app::auth::store::session_person;
+use warroom_app::auth::model::Capability;
+use warroom_app::auth::store::session_me;
 use warroom_app::error::AppError;
 use warroom_app::state::AppState;
 
@@ -30,8 +31,9 @@ pub async fn incident_stream(
     Query(query): Query<StreamQuery>,
     headers: HeaderMap,
 ) -> Response {
-    let person = match session_person(&session, &state.pool).await {
-        Ok(Some(person)) => person,
+    let person = match session_me(&session, &state.pool, state.settings.session_idle).await {
+        Ok(Some(me)) if me.can(Capability::ReadIncidents) => me.person,
+        Ok(Some(_)) => return error_response(AppError::Forbidden),
         Ok(None) => return error_response(AppError::Unauthorized),
         Err(err) => return error_response(err),
     };

@@ -1,10 +1,12 @@
 //! The HTTP surface: Leptos pages and server functions, health, the live stream, and the
 //! middleware around them (sessions, Origin check, CSP and other security headers, tracing).
 
+pub mod api;
 pub mod csp;
 pub mod health;
 pub mod live;
 pub mod origin;
+pub mod sign_in;
 
 use std::sync::Arc;
 
@@ -30,7 +32,12 @@ pub const SESSION_COOKIE: &str = "warroom_session";
 pub const SECURE_SESSION_COOKIE: &str = "__Host-warroom_session";
 
 /// Builds the whole application router.
-pub fn router(state: AppState, hub: Arc<LiveHub>, config: &Config) -> Router {
+pub fn router(
+    state: AppState,
+    hub: Arc<LiveHub>,
+    sign_in: Arc<sign_in::SignInService>,
+    config: &Config,
+) -> Router {
     let routes = generate_route_list(App);
     let sessions = SessionManagerLayer::new(PostgresStore::new(state.pool.clone()))
         .with_name(if config.secure_cookies() {
@@ -41,7 +48,9 @@ pub fn router(state: AppState, hub: Arc<LiveHub>, config: &Config) -> Router {
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
         .with_secure(config.secure_cookies())
-        .with_expiry(Expiry::OnInactivity(time::Duration::days(7)));
+        .with_expiry(Expiry::OnInactivity(time::Duration::seconds(
+            config.auth.session_idle.num_seconds(),
+        )));
     let origin_policy = origin::OriginPolicy::new(config.public_url.clone());
     let leptos_options = state.leptos_options.clone();
 
@@ -49,6 +58,9 @@ pub fn router(state: AppState, hub: Arc<LiveHub>, config: &Config) -> Router {
         .route("/healthz", get(health::live))
         .route("/readyz", get(health::ready))
         .route("/live/incidents/{id}", get(live::incident_stream))
+        .route("/auth/{provider}/start", get(sign_in::start))
+        .route("/auth/{provider}/callback", get(sign_in::callback))
+        .nest("/api/v1", api::routes())
         .leptos_routes_with_context(&state, routes, csp::provide_nonce_to_leptos, move || {
             shell(leptos_options.clone())
         })
@@ -57,6 +69,8 @@ pub fn router(state: AppState, hub: Arc<LiveHub>, config: &Config) -> Router {
             _,
         >(csp::provide_nonce_to_leptos, shell))
         .layer(Extension(hub))
+        .layer(Extension(sign_in))
+        .layer(Extension(api::ApiRate(config.auth.api_rate_per_minute)))
         .layer(sessions)
         .layer(axum::middleware::from_fn(csp::content_security_policy))
         .layer(axum::middleware::from_fn_with_state(

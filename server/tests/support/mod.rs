@@ -44,11 +44,21 @@ impl TestApp {
     /// A browser-like client (cookies, same-origin `Origin`) signed in as `name`.
     pub async fn signed_in(&self, name: &str) -> Client {
         let client = Client::new(&self.base);
-        let response = client.call("dev_sign_in", &[("name", name)]).await;
+        self.signed_in_as(name, "responder").await
+    }
+
+    /// A browser-like client signed in as `name` with `role` (viewer, responder,
+    /// leadership or admin).
+    pub async fn signed_in_as(&self, name: &str, role: &str) -> Client {
+        let client = Client::new(&self.base);
+        let response = client
+            .call("dev_sign_in", &[("name", name), ("role", role)])
+            .await;
+        let status = response.status();
         assert!(
-            response.status().is_success() || response.status().is_redirection(),
-            "sign-in: {}",
-            response.status()
+            status.is_success() || status.is_redirection(),
+            "sign-in: {status}: {}",
+            response.text().await.unwrap_or_default()
         );
         client
     }

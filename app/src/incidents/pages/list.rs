@@ -6,6 +6,8 @@ use leptos_router::{components::Form, hooks::use_query_map};
 
 use crate::incidents::api::{list_incidents, list_severities};
 use crate::incidents::model::{IncidentListItem, Status};
+use crate::auth::model::Capability;
+use crate::ui::layout::signed_in_can;
 use crate::ui::{date_time, Failure, SeverityBadge, StatusBadge};
 
 #[component]
@@ -22,12 +24,17 @@ pub fn IncidentListPage() -> impl IntoView {
         |(status, severity, q)| list_incidents(status, severity, q),
     );
     let severities = Resource::new(|| (), |_| list_severities());
+    let can_declare = signed_in_can(Capability::WorkIncidents);
 
     view! {
         <Title text="Incidents"/>
         <div class="page-head">
             <h1>"Incidents"</h1>
-            <a class="button danger" href="/incidents/new">"Declare incident"</a>
+            <Transition fallback=|| ()>
+                {move || can_declare.get().then(|| view! {
+                    <a class="button danger" href="/incidents/new">"Declare incident"</a>
+                })}
+            </Transition>
         </div>
         <Form method="GET" action="/incidents" attr:class="filters">
             <label>

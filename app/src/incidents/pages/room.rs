@@ -85,8 +85,12 @@ fn Room(data: RoomData) -> impl IntoView {
         people,
         bridge_url,
         me,
+        can_work,
         now,
     } = data;
+    // Viewers and leadership read the room; the controls are only for those who may
+    // work it (the server refuses their changes either way).
+    provide_context(CanWork(can_work));
     let incident_id = incident.id;
     let signals = RoomSignals {
         incident: RwSignal::new(incident),
@@ -121,7 +125,15 @@ fn Room(data: RoomData) -> impl IntoView {
         <RoomHeader signals now bridge_url severities/>
         <div class="room-grid">
             <section class="timeline-col" aria-label="Timeline">
-                <Composer incident_id/>
+                {if can_work {
+                    view! { <Composer incident_id/> }.into_any()
+                } else {
+                    view! {
+                        <p class="read-only-note" data-testid="read-only">
+                            "You can follow this incident. Working on it needs the responder role: ask an admin."
+                        </p>
+                    }.into_any()
+                }}
                 <Timeline signals/>
             </section>
             <aside class="side-col">
@@ -156,7 +168,7 @@ fn RoomHeader(
                 </span>
             </div>
             <h1 data-testid="incident-title">{move || incident.with(|i| i.title.clone())}</h1>
-            <StatusControls incident severities/>
+            {can_work().then(|| view! { <StatusControls incident severities/> })}
             <div class="room-actions">
                 <a class="button bridge" href=bridge_url target="_blank" rel="noopener noreferrer">"Join bridge"</a>
                 <span class="commander" data-testid="header-commander">
@@ -269,10 +281,10 @@ fn RolesPanel(
                                 view! {
                                     <span class="holder">
                                         <span class="holder-name">{person.name.clone()}</span>
-                                        <button type="button" class="link"
+                                        {can_work().then(|| view! { <button type="button" class="link"
                                             on:click=move |_| { end.dispatch(EndRole { incident_id, role: role.as_str().into(), user_id: person_id }); }>
                                             {if mine { "Step down" } else { "Remove" }}
-                                        </button>
+                                        </button> })}
                                     </span>
                                 }
                             }).collect_view().into_any()
@@ -280,7 +292,7 @@ fn RolesPanel(
                     }}
                 </div>
                 <div class="role-controls">
-                    {move || {
+                    {move || can_work().then(|| {
                         let list = holders();
                         let i_hold = list.iter().any(|p| p.id == my_id);
                         let claim_label = match (role.single_holder(), list.is_empty()) {
@@ -308,7 +320,7 @@ fn RolesPanel(
                                 {candidates.into_iter().map(|p| view! { <option value=p.id.to_string()>{p.name}</option> }).collect_view()}
                             </select>
                         }
-                    }}
+                    })}
                 </div>
             </li>
         }
@@ -593,6 +605,14 @@ fn EntryText(event: EntryEvent, author_id: i64) -> impl IntoView {
     }
 }
 
+/// Whether the person in the room may change it (provided by the room).
+#[derive(Clone, Copy)]
+struct CanWork(bool);
+
+fn can_work() -> bool {
+    use_context::<CanWork>().is_some_and(|c| c.0)
+}
+
 /// Pin, edit and history of one note.
 #[component]
 fn NoteTools(entry_id: i64, pinned: bool, body_md: String, edited: bool) -> impl IntoView {
@@ -618,10 +638,12 @@ fn NoteTools(entry_id: i64, pinned: bool, body_md: String, edited: bool) -> impl
     });
     view! {
         <div class="note-tools">
-            <button type="button" class="link" on:click=move |_| { pin.dispatch(SetPin { entry_id, pinned: !pinned }); }>
-                {if pinned { "Unpin" } else { "Pin" }}
-            </button>
-            <button type="button" class="link" on:click=move |_| editing.update(|e| *e = !*e)>"Edit"</button>
+            {can_work().then(|| view! {
+                <button type="button" class="link" on:click=move |_| { pin.dispatch(SetPin { entry_id, pinned: !pinned }); }>
+                    {if pinned { "Unpin" } else { "Pin" }}
+                </button>
+                <button type="button" class="link" on:click=move |_| editing.update(|e| *e = !*e)>"Edit"</button>
+            })}
             {edited.then(|| view! {
                 <button type="button" class="link" on:click=move |_| show_history.update(|s| *s = !*s)>"History"</button>
             })}

@@ -1,4 +1,7 @@
-//! Settings from the environment. Secrets are `SecretString`, redacted in `Debug`.
+//! Settings from the environment (and, for sign-in, a TOML file). Secrets are
+//! `SecretString`, redacted in `Debug`.
+
+pub mod auth;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -29,11 +32,18 @@ pub struct Config {
     pub db_pool_size: u32,
     /// JSON logs (`WARROOM_LOG_FORMAT=json`).
     pub log_json: bool,
+    /// Identity providers, who may sign in, sessions, rate limits.
+    pub auth: auth::AuthConfig,
 }
 
 impl Config {
     pub fn from_env() -> anyhow::Result<Self> {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        Self::from_vars(&var)
+    }
+
+    /// The configuration from a variable lookup (the environment, or a test's map).
+    pub fn from_vars(var: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
         let addr = var("WARROOM_ADDR")
             .or_else(|| var("LEPTOS_SITE_ADDR"))
             .unwrap_or_else(|| "127.0.0.1:3000".into());
@@ -64,6 +74,7 @@ impl Config {
                 None => 20,
             },
             log_json: var("WARROOM_LOG_FORMAT").as_deref() == Some("json"),
+            auth: auth::AuthConfig::load(var)?,
         })
     }
 
@@ -79,13 +90,22 @@ impl Config {
             bridge_url_template: "https://meet.jit.si/warroom-{slug}".into(),
             db_pool_size: 5,
             log_json: false,
+            auth: auth::AuthConfig::default(),
         }
     }
 
     /// The development sign-in is offered only when asked for, and only to a server
     /// reachable from this machine alone.
+    /// It is never offered next to a real identity provider.
     pub fn dev_sign_in_enabled(&self, bound: SocketAddr) -> bool {
-        self.dev_sign_in_requested && bound.ip().is_loopback()
+        self.dev_sign_in_requested && bound.ip().is_loopback() && self.auth.providers.is_empty()
+    }
+
+    /// Where people reach Warroom: the public URL, else the address it listens on.
+    pub fn base_url(&self, bound: SocketAddr) -> String {
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{bound}"))
     }
 
     /// Cookies are `Secure` when Warroom is served over https.

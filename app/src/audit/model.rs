@@ -1,0 +1,107 @@
+//! Audit actions and entries as admins read them.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Every kind of act the audit log records.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AuditAction {
+    SignIn,
+    SignInRefused,
+    SignOut,
+    SignOutEverywhere,
+    SessionEnded,
+    AccessRefused,
+    RoleChanged,
+    InvitationCreated,
+    InvitationWithdrawn,
+    TokenCreated,
+    TokenRevoked,
+    TokenUsed,
+    TokenRefused,
+    RateLimited,
+}
+
+impl AuditAction {
+    pub const ALL: [AuditAction; 14] = [
+        AuditAction::SignIn,
+        AuditAction::SignInRefused,
+        AuditAction::SignOut,
+        AuditAction::SignOutEverywhere,
+        AuditAction::SessionEnded,
+        AuditAction::AccessRefused,
+        AuditAction::RoleChanged,
+        AuditAction::InvitationCreated,
+        AuditAction::InvitationWithdrawn,
+        AuditAction::TokenCreated,
+        AuditAction::TokenRevoked,
+        AuditAction::TokenUsed,
+        AuditAction::TokenRefused,
+        AuditAction::RateLimited,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditAction::SignIn => "sign_in",
+            AuditAction::SignInRefused => "sign_in_refused",
+            AuditAction::SignOut => "sign_out",
+            AuditAction::SignOutEverywhere => "sign_out_everywhere",
+            AuditAction::SessionEnded => "session_ended",
+            AuditAction::AccessRefused => "access_refused",
+            AuditAction::RoleChanged => "role_changed",
+            AuditAction::InvitationCreated => "invitation_created",
+            AuditAction::InvitationWithdrawn => "invitation_withdrawn",
+            AuditAction::TokenCreated => "token_created",
+            AuditAction::TokenRevoked => "token_revoked",
+            AuditAction::TokenUsed => "token_used",
+            AuditAction::TokenRefused => "token_refused",
+            AuditAction::RateLimited => "rate_limited",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            AuditAction::SignIn => "Signed in",
+            AuditAction::SignInRefused => "Sign-in refused",
+            AuditAction::SignOut => "Signed out",
+            AuditAction::SignOutEverywhere => "Signed out everywhere",
+            AuditAction::SessionEnded => "Ended a session",
+            AuditAction::AccessRefused => "Access refused",
+            AuditAction::RoleChanged => "Role changed",
+            AuditAction::InvitationCreated => "Invited",
+            AuditAction::InvitationWithdrawn => "Invitation withdrawn",
+            AuditAction::TokenCreated => "Token created",
+            AuditAction::TokenRevoked => "Token revoked",
+            AuditAction::TokenUsed => "Token used",
+            AuditAction::TokenRefused => "Token refused",
+            AuditAction::RateLimited => "Rate limited",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        AuditAction::ALL.into_iter().find(|a| a.as_str() == value)
+    }
+}
+
+/// One audit record, as the admin page shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    pub action: String,
+    pub refused: bool,
+    /// The person or token that acted ("" when anonymous).
+    pub actor: String,
+    pub target: String,
+    /// Details as compact JSON.
+    pub details: String,
+    pub source_ip: String,
+}
+
+/// One page of the audit log and whether there is more.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AuditPage {
+    pub entries: Vec<AuditEntry>,
+    /// Pass as `before` for the next (older) page.
+    pub older: Option<i64>,
+}

@@ -1,0 +1,141 @@
+//! SQL of the audit log: record an act, read a filtered page.
+
+use chrono::{DateTime, Utc};
+use sqlx::{PgConnection, PgPool};
+
+use super::model::{AuditAction, AuditEntry, AuditPage};
+use crate::auth::request::Source;
+use crate::error::AppError;
+
+/// An act about to be recorded.
+#[derive(Clone, Debug)]
+pub struct AuditEvent {
+    action: AuditAction,
+    refused: bool,
+    actor_user: Option<i64>,
+    actor_token: Option<i64>,
+    target: String,
+    details: serde_json::Value,
+    source_ip: String,
+}
+
+impl AuditEvent {
+    /// A successful `action` from `source`.
+    pub fn new(action: AuditAction, source: &Source) -> Self {
+        AuditEvent {
+            action,
+            refused: false,
+            actor_user: None,
+            actor_token: None,
+            target: String::new(),
+            details: serde_json::Value::Object(Default::default()),
+            source_ip: source.ip.clone(),
+        }
+    }
+
+    /// The act was refused.
+    pub fn refused(mut self) -> Self {
+        self.refused = true;
+        self
+    }
+
+    pub fn by_user(mut self, user_id: i64) -> Self {
+        self.actor_user = Some(user_id);
+        self
+    }
+
+    pub fn by_token(mut self, token_id: i64) -> Self {
+        self.actor_token = Some(token_id);
+        self
+    }
+
+    pub fn target(mut self, target: impl Into<String>) -> Self {
+        self.target = target.into();
+        self
+    }
+
+    /// Facts about the act. Never secrets, tokens or e-mail addresses of people refused.
+    pub fn details(mut self, details: serde_json::Value) -> Self {
+        self.details = details;
+        self
+    }
+}
+
+/// Appends one act to the audit log (in the caller's transaction when it has one, so
+/// the act and its record commit together).
+pub async fn record(conn: &mut PgConnection, event: &AuditEvent) -> Result<(), AppError> {
+    sqlx::query!(
+        "INSERT INTO audit_log
+             (action, outcome, actor_user_id, actor_token_id, target, details, source_ip)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        event.action.as_str(),
+        if event.refused { "refused" } else { "ok" },
+        event.actor_user,
+        event.actor_token,
+        event.target,
+        event.details,
+        event.source_ip,
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Which entries to read.
+#[derive(Clone, Debug, Default)]
+pub struct AuditFilter {
+    pub action: Option<AuditAction>,
+    pub refused_only: bool,
+    pub actor_user: Option<i64>,
+    /// Only entries older than this id (paging).
+    pub before: Option<i64>,
+    pub limit: i64,
+}
+
+/// A page of entries, newest first.
+pub async fn page(pool: &PgPool, filter: &AuditFilter) -> Result<AuditPage, AppError> {
+    let rows = sqlx::query!(
+        r#"SELECT a.id, a.at AS "at: DateTime<Utc>", a.action, a.outcome, a.target,
+                  a.details, a.source_ip,
+                  COALESCE(u.display_name, t.name, '') AS "actor!"
+           FROM audit_log a
+           LEFT JOIN users u ON u.id = a.actor_user_id
+           LEFT JOIN api_tokens t ON t.id = a.actor_token_id
+           WHERE ($1::text IS NULL OR a.action = $1)
+             AND (NOT $2 OR a.outcome = 'refused')
+             AND ($3::bigint IS NULL OR a.actor_user_id = $3)
+             AND ($4::bigint IS NULL OR a.id < $4)
+           ORDER BY a.id DESC
+           LIMIT $5"#,
+        filter.action.map(|a| a.as_str()),
+        filter.refused_only,
+        filter.actor_user,
+        filter.before,
+        filter.limit + 1,
+    )
+    .fetch_all(pool)
+    .await?;
+    let more = rows.len() as i64 > filter.limit;
+    let entries: Vec<AuditEntry> = rows
+        .into_iter()
+        .take(filter.limit as usize)
+        .map(|r| AuditEntry {
+            id: r.id,
+            at: r.at,
+            action: r.action,
+            refused: r.outcome == "refused",
+            actor: r.actor,
+            target: r.target,
+            details: if r.details.as_object().is_some_and(|o| o.is_empty()) {
+                String::new()
+            } else {
+                r.details.to_string()
+            },
+            source_ip: r.source_ip,
+        })
+        .collect();
+    Ok(AuditPage {
+        older: more.then(|| entries.last().map(|e| e.id)).flatten(),
+        entries,
+    })
+}

@@ -1,0 +1,442 @@
+//! Sign-in settings: identity providers, who may sign in, session lifetimes, rate limits.
+//! From the TOML file named by `WARROOM_CONFIG` and/or the environment (which adds to it).
+
+use std::path::Path;
+
+use anyhow::{bail, Context};
+use secrecy::SecretString;
+use serde::Deserialize;
+use warroom_app::auth::model::{AccessPolicy, Role};
+
+/// A configured identity provider.
+#[derive(Debug, Clone)]
+pub struct ProviderConfig {
+    /// URL segment (`/auth/{key}/…`) and the name identities are stored under.
+    pub key: String,
+    /// What the sign-in button says after "Continue with".
+    pub name: String,
+    pub kind: ProviderKind,
+    pub client_id: String,
+    pub client_secret: SecretString,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProviderKind {
+    /// GitHub (OAuth2, not OIDC): accounts, verified e-mails and organisations come from
+    /// its REST API. The URLs differ for GitHub Enterprise Server.
+    GitHub { web_url: String, api_url: String },
+    /// Any OpenID Connect provider by issuer (Google and Slack are presets).
+    Oidc { issuer: String },
+}
+
+/// Everything about signing in.
+#[derive(Debug, Clone)]
+pub struct AuthConfig {
+    pub providers: Vec<ProviderConfig>,
+    pub access: AccessPolicy,
+    pub session_idle: chrono::Duration,
+    pub session_lifetime: chrono::Duration,
+    /// Believe `X-Forwarded-For` (`WARROOM_TRUST_PROXY=1`).
+    pub trust_proxy: bool,
+    /// Sign-in starts and callbacks per source address and minute.
+    pub sign_in_rate_per_minute: u32,
+    /// API requests per source address and minute.
+    pub api_rate_per_minute: u32,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig {
+            providers: Vec::new(),
+            access: AccessPolicy::default(),
+            session_idle: chrono::Duration::hours(24),
+            session_lifetime: chrono::Duration::days(7),
+            trust_proxy: false,
+            sign_in_rate_per_minute: 30,
+            api_rate_per_minute: 600,
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    #[serde(default)]
+    access: FileAccess,
+    #[serde(default)]
+    sessions: FileSessions,
+    #[serde(default)]
+    providers: Vec<FileProvider>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileAccess {
+    #[serde(default)]
+    admins: Vec<String>,
+    #[serde(default)]
+    allowed_domains: Vec<String>,
+    #[serde(default)]
+    allowed_emails: Vec<String>,
+    #[serde(default)]
+    allowed_github_orgs: Vec<String>,
+    default_role: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileSessions {
+    idle_minutes: Option<i64>,
+    lifetime_hours: Option<i64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileProvider {
+    /// github, google, slack or oidc.
+    kind: String,
+    key: Option<String>,
+    name: Option<String>,
+    client_id: String,
+    /// The secret itself, or…
+    client_secret: Option<String>,
+    /// …the name of the environment variable holding it (keeps secrets out of the file).
+    client_secret_env: Option<String>,
+    issuer: Option<String>,
+    github_url: Option<String>,
+    github_api_url: Option<String>,
+}
+
+/// What `provider_from` needs, whichever source it came from.
+struct ProviderSource {
+    kind: String,
+    key: Option<String>,
+    name: Option<String>,
+    client_id: String,
+    client_secret: String,
+    issuer: Option<String>,
+    github_url: Option<String>,
+    github_api_url: Option<String>,
+}
+
+/// Splits a comma-separated list, trimmed, lower-cased, empties dropped.
+fn list(value: &str) -> Vec<String> {
+    value
+        .split(',')
+        .map(|v| v.trim().to_lowercase())
+        .filter(|v| !v.is_empty())
+        .collect()
+}
+
+impl AuthConfig {
+    /// Reads the TOML file (if `WARROOM_CONFIG` names one), then the environment.
+    pub fn load(var: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
+        let file = match var("WARROOM_CONFIG") {
+            Some(path) => read_file(Path::new(&path))?,
+            None => FileConfig::default(),
+        };
+        let mut config = AuthConfig::default();
+        let lower = |v: Vec<String>| v.into_iter().map(|s| s.trim().to_lowercase()).collect();
+        config.access = AccessPolicy {
+            admins: lower(file.access.admins),
+            allowed_domains: lower(file.access.allowed_domains),
+            allowed_emails: lower(file.access.allowed_emails),
+            allowed_github_orgs: lower(file.access.allowed_github_orgs),
+            default_role: None,
+        };
+        if let Some(role) = var("WARROOM_DEFAULT_ROLE").or(file.access.default_role) {
+            config.access.default_role = Some(Role::parse(&role).map_err(|_| {
+                anyhow::anyhow!("default role {role:?}: use viewer, responder, leadership or admin")
+            })?);
+        }
+        for (name, target) in [
+            ("WARROOM_ADMINS", &mut config.access.admins),
+            ("WARROOM_ALLOWED_DOMAINS", &mut config.access.allowed_domains),
+            ("WARROOM_ALLOWED_EMAILS", &mut config.access.allowed_emails),
+            ("WARROOM_ALLOWED_GITHUB_ORGS", &mut config.access.allowed_github_orgs),
+        ] {
+            if let Some(value) = var(name) {
+                target.extend(list(&value));
+            }
+        }
+        let number = |name: &str, from_file: Option<i64>| -> anyhow::Result<Option<i64>> {
+            match var(name) {
+                Some(v) => Ok(Some(
+                    v.trim()
+                        .parse::<i64>()
+                        .ok()
+                        .filter(|n| *n > 0)
+                        .with_context(|| format!("{name} must be a positive number"))?,
+                )),
+                None => Ok(from_file.filter(|n| *n > 0)),
+            }
+        };
+        if let Some(minutes) = number("WARROOM_SESSION_IDLE_MINUTES", file.sessions.idle_minutes)? {
+            config.session_idle = chrono::Duration::minutes(minutes);
+        }
+        if let Some(hours) =
+            number("WARROOM_SESSION_LIFETIME_HOURS", file.sessions.lifetime_hours)?
+        {
+            config.session_lifetime = chrono::Duration::hours(hours);
+        }
+        if let Some(n) = number("WARROOM_SIGN_IN_RATE", None)? {
+            config.sign_in_rate_per_minute = u32::try_from(n).context("WARROOM_SIGN_IN_RATE is too large")?;
+        }
+        if let Some(n) = number("WARROOM_API_RATE", None)? {
+            config.api_rate_per_minute = u32::try_from(n).context("WARROOM_API_RATE is too large")?;
+        }
+        config.trust_proxy = matches!(
+            var("WARROOM_TRUST_PROXY").as_deref(),
+            Some("1" | "true" | "yes")
+        );
+
+        for provider in file.providers {
+            let client_secret = match (provider.client_secret, provider.client_secret_env) {
+                (Some(secret), None) => secret,
+                (None, Some(env)) => var(&env).with_context(|| {
+                    format!("provider {}: environment variable {env} is not set", provider.kind)
+                })?,
+                _ => bail!(
+                    "provider {}: give exactly one of client_secret or client_secret_env",
+                    provider.kind
+                ),
+            };
+            config.providers.push(provider_from(ProviderSource {
+                kind: provider.kind,
+                key: provider.key,
+                name: provider.name,
+                client_id: provider.client_id,
+                client_secret,
+                issuer: provider.issuer,
+                github_url: provider.github_url,
+                github_api_url: provider.github_api_url,
+            })?);
+        }
+        for kind in ["github", "google", "slack", "oidc"] {
+            let prefix = format!("WARROOM_{}", kind.to_uppercase());
+            let Some(client_id) = var(&format!("{prefix}_CLIENT_ID")) else {
+                continue;
+            };
+            let client_secret = var(&format!("{prefix}_CLIENT_SECRET")).with_context(|| {
+                format!("{prefix}_CLIENT_ID is set but {prefix}_CLIENT_SECRET is not")
+            })?;
+            config.providers.push(provider_from(ProviderSource {
+                kind: kind.to_string(),
+                key: None,
+                name: var(&format!("{prefix}_NAME")),
+                client_id,
+                client_secret,
+                issuer: var(&format!("{prefix}_ISSUER")),
+                github_url: var(&format!("{prefix}_URL")),
+                github_api_url: var(&format!("{prefix}_API_URL")),
+            })?);
+        }
+        let mut keys: Vec<&str> = config.providers.iter().map(|p| p.key.as_str()).collect();
+        keys.sort_unstable();
+        if let Some(pair) = keys.windows(2).find(|w| w[0] == w[1]) {
+            bail!(
+                "two identity providers share the key {:?}: give one a different `key`",
+                pair[0]
+            );
+        }
+        Ok(config)
+    }
+
+    /// Whether anyone at all could be admitted by configuration (invitations need an admin).
+    pub fn admits_anyone(&self) -> bool {
+        let a = &self.access;
+        !(a.admins.is_empty()
+            && a.allowed_domains.is_empty()
+            && a.allowed_emails.is_empty()
+            && a.allowed_github_orgs.is_empty())
+    }
+}
+
+fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading WARROOM_CONFIG {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("in WARROOM_CONFIG {}", path.display()))
+}
+
+/// An issuer or endpoint URL: https, or http on this machine only (local providers).
+fn checked_url(what: &str, url: &str) -> anyhow::Result<String> {
+    let url = url.trim().trim_end_matches('/').to_string();
+    let loopback = ["http://127.0.0.1", "http://localhost", "http://[::1]"]
+        .iter()
+        .any(|prefix| {
+            url.strip_prefix(prefix)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with([':', '/']))
+        });
+    if url.starts_with("https://") || loopback {
+        Ok(url)
+    } else {
+        bail!("{what} must be an https:// URL (http:// only for 127.0.0.1/localhost), got {url:?}")
+    }
+}
+
+fn provider_from(source: ProviderSource) -> anyhow::Result<ProviderConfig> {
+    let (default_key, default_name, kind) = match source.kind.as_str() {
+        "github" => (
+            "github",
+            "GitHub",
+            ProviderKind::GitHub {
+                web_url: checked_url(
+                    "GitHub URL",
+                    source.github_url.as_deref().unwrap_or("https://github.com"),
+                )?,
+                api_url: checked_url(
+                    "GitHub API URL",
+                    source
+                        .github_api_url
+                        .as_deref()
+                        .unwrap_or("https://api.github.com"),
+                )?,
+            },
+        ),
+        "google" => (
+            "google",
+            "Google",
+            ProviderKind::Oidc {
+                issuer: "https://accounts.google.com".into(),
+            },
+        ),
+        "slack" => (
+            "slack",
+            "Slack",
+            ProviderKind::Oidc {
+                issuer: "https://slack.com".into(),
+            },
+        ),
+        "oidc" => (
+            "oidc",
+            "single sign-on",
+            ProviderKind::Oidc {
+                issuer: checked_url(
+                    "OIDC issuer",
+                    &source.issuer.context(
+                        "an oidc provider needs its issuer URL (WARROOM_OIDC_ISSUER or `issuer`)",
+                    )?,
+                )?,
+            },
+        ),
+        other => {
+            bail!("unknown identity provider kind {other:?}: use github, google, slack or oidc")
+        }
+    };
+    let key = source.key.unwrap_or_else(|| default_key.to_string());
+    if key.is_empty()
+        || !key
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    {
+        bail!("provider key {key:?}: use lower-case letters, digits and '-'");
+    }
+    if source.client_id.trim().is_empty() || source.client_secret.trim().is_empty() {
+        bail!("provider {key}: client id and secret must not be empty");
+    }
+    Ok(ProviderConfig {
+        key,
+        name: source.name.unwrap_or_else(|| default_name.to_string()),
+        kind,
+        client_id: source.client_id.trim().to_string(),
+        client_secret: SecretString::from(source.client_secret.trim().to_string()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::{AuthConfig, ProviderKind};
+    use warroom_app::auth::model::Role;
+
+    fn load(vars: &[(&str, &str)]) -> anyhow::Result<AuthConfig> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        AuthConfig::load(&|name| vars.get(name).cloned())
+    }
+
+    #[test]
+    fn providers_and_access_come_from_the_environment() {
+        let config = load(&[
+            ("WARROOM_GITHUB_CLIENT_ID", "gh-id"),
+            ("WARROOM_GITHUB_CLIENT_SECRET", "gh-secret"),
+            ("WARROOM_OIDC_ISSUER", "https://sso.example.com/"),
+            ("WARROOM_OIDC_CLIENT_ID", "id"),
+            ("WARROOM_OIDC_CLIENT_SECRET", "secret"),
+            ("WARROOM_OIDC_NAME", "Okta"),
+            ("WARROOM_ADMINS", " Boss@Example.com , ops@example.com"),
+            ("WARROOM_ALLOWED_DOMAINS", "example.com"),
+            ("WARROOM_DEFAULT_ROLE", "responder"),
+        ])
+        .unwrap();
+        assert_eq!(config.providers.len(), 2);
+        assert_eq!(config.providers[0].key, "github");
+        assert_eq!(config.providers[1].name, "Okta");
+        assert_eq!(
+            config.providers[1].kind,
+            ProviderKind::Oidc {
+                issuer: "https://sso.example.com".into()
+            }
+        );
+        assert_eq!(config.access.admins, ["boss@example.com", "ops@example.com"]);
+        assert_eq!(config.access.default_role, Some(Role::Responder));
+        // Secrets stay out of Debug output.
+        assert!(!format!("{config:?}").contains("gh-secret"));
+    }
+
+    #[test]
+    fn bad_provider_settings_are_refused_with_a_reason() {
+        let err = load(&[("WARROOM_GITHUB_CLIENT_ID", "id")]).unwrap_err();
+        assert!(err.to_string().contains("WARROOM_GITHUB_CLIENT_SECRET"), "{err}");
+        let err = load(&[
+            ("WARROOM_OIDC_ISSUER", "http://sso.example.com"),
+            ("WARROOM_OIDC_CLIENT_ID", "id"),
+            ("WARROOM_OIDC_CLIENT_SECRET", "s"),
+        ])
+        .unwrap_err();
+        assert!(err.to_string().contains("https"), "{err}");
+        assert!(load(&[("WARROOM_DEFAULT_ROLE", "root")]).is_err());
+    }
+
+    #[test]
+    fn the_toml_file_lists_providers_and_keeps_secrets_in_the_environment() {
+        let dir = std::env::temp_dir().join(format!("warroom-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("warroom.toml");
+        std::fs::write(
+            &path,
+            r#"
+[access]
+allowed_github_orgs = ["Acme"]
+[sessions]
+idle_minutes = 30
+[[providers]]
+kind = "slack"
+client_id = "slack-id"
+client_secret_env = "SLACK_SECRET"
+[[providers]]
+kind = "oidc"
+key = "corp-sso"
+name = "Corp SSO"
+issuer = "http://127.0.0.1:9999"
+client_id = "x"
+client_secret = "y"
+"#,
+        )
+        .unwrap();
+        let path = path.to_string_lossy().to_string();
+        let config = load(&[("WARROOM_CONFIG", &path), ("SLACK_SECRET", "s3")]).unwrap();
+        assert_eq!(config.providers[0].key, "slack");
+        assert_eq!(config.providers[1].key, "corp-sso");
+        assert_eq!(config.access.allowed_github_orgs, ["acme"]);
+        assert_eq!(config.session_idle, chrono::Duration::minutes(30));
+        let missing = load(&[("WARROOM_CONFIG", &path)]).unwrap_err();
+        assert!(missing.to_string().contains("SLACK_SECRET"), "{missing}");
+        std::fs::write(dir.join("bad.toml"), "[access]\nadmin = []\n").unwrap();
+        let bad = dir.join("bad.toml").to_string_lossy().to_string();
+        assert!(load(&[("WARROOM_CONFIG", &bad)]).is_err());
+    }
+}

@@ -1,0 +1,202 @@
+//! `/api/v1`: the JSON API for automation, authenticated by API tokens only (never by
+//! session cookies, so cross-site requests cannot use it). Every use is rate-limited per
+//! source and audited; every route names the scope it needs.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::json;
+use warroom_app::audit::model::AuditAction;
+use warroom_app::audit::store::{record, AuditEvent};
+use warroom_app::auth::request::Source;
+use warroom_app::error::AppError;
+use warroom_app::incidents::model::{IncidentTitle, MarkdownText, Status};
+use warroom_app::incidents::store as incidents;
+use warroom_app::state::AppState;
+use warroom_app::tokens::model::Scope;
+use warroom_app::tokens::store::{self as tokens, TokenHolder};
+
+use super::sign_in::rate_limited;
+
+/// Requests per source and minute (set from the configuration when the router is built).
+#[derive(Clone, Copy)]
+pub struct ApiRate(pub u32);
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/incidents", get(list_incidents).post(declare_incident))
+        .route("/incidents/{id}", get(get_incident))
+}
+
+/// A JSON error answer: `{"error": "…"}` with the error's status.
+fn error(err: AppError) -> Response {
+    let status =
+        StatusCode::from_u16(err.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = (status, Json(json!({ "error": err.to_string() }))).into_response();
+    if status == StatusCode::UNAUTHORIZED {
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            header::HeaderValue::from_static("Bearer realm=\"warroom\""),
+        );
+    }
+    response
+}
+
+/// Checks the bearer token for `scope`, after the per-source rate limit. Unknown,
+/// revoked and expired tokens are refused alike.
+async fn authorize(
+    state: &AppState,
+    rate: ApiRate,
+    headers: &HeaderMap,
+    peer: SocketAddr,
+    scope: Scope,
+    route: &str,
+) -> Result<TokenHolder, Response> {
+    let source = Source::from_parts(headers, Some(peer), state.settings.trust_proxy);
+    if let Some(refusal) = rate_limited(state, "api", rate.0, &source).await {
+        return Err(refusal);
+    }
+    let presented = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    let mut conn = state.pool.acquire().await.map_err(|e| error(e.into()))?;
+    let holder = match presented {
+        Some(secret) => tokens::authenticate(&mut conn, secret, &source.ip)
+            .await
+            .map_err(error)?,
+        None => None,
+    };
+    let Some(holder) = holder else {
+        let event = AuditEvent::new(AuditAction::TokenRefused, &source)
+            .refused()
+            .target(route)
+            .details(json!({ "reason": if presented.is_some() { "unknown, revoked or expired token" } else { "no token" } }));
+        record(&mut conn, &event).await.map_err(error)?;
+        return Err(error(AppError::Unauthorized));
+    };
+    if !holder.has(scope) {
+        let event = AuditEvent::new(AuditAction::TokenRefused, &source)
+            .refused()
+            .by_token(holder.token_id)
+            .target(route)
+            .details(json!({ "reason": "missing scope", "scope": scope.as_str() }));
+        record(&mut conn, &event).await.map_err(error)?;
+        return Err(error(AppError::Forbidden));
+    }
+    let event = AuditEvent::new(AuditAction::TokenUsed, &source)
+        .by_token(holder.token_id)
+        .target(route);
+    record(&mut conn, &event).await.map_err(error)?;
+    Ok(holder)
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    /// `open` (default), `all`, or one status.
+    status: Option<String>,
+}
+
+async fn list_incidents(
+    State(state): State<AppState>,
+    axum::Extension(rate): axum::Extension<ApiRate>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Query(query): Query<ListQuery>,
+) -> Response {
+    if let Err(refusal) = authorize(&state, rate, &headers, peer, Scope::IncidentsRead, "GET /api/v1/incidents").await {
+        return refusal;
+    }
+    let statuses = match query.status.as_deref().unwrap_or("open").trim() {
+        "all" => None,
+        "open" | "" => Some(Status::ALL.into_iter().filter(|s| s.is_open()).collect()),
+        one => match Status::parse(one) {
+            Ok(status) => Some(vec![status]),
+            Err(err) => return error(err),
+        },
+    };
+    let filter = incidents::ListFilter {
+        statuses,
+        severity_key: None,
+        title_contains: None,
+    };
+    match incidents::list(&state.pool, &filter).await {
+        Ok(list) => Json(json!({ "incidents": list })).into_response(),
+        Err(err) => error(err),
+    }
+}
+
+async fn get_incident(
+    State(state): State<AppState>,
+    axum::Extension(rate): axum::Extension<ApiRate>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> Response {
+    if let Err(refusal) = authorize(&state, rate, &headers, peer, Scope::IncidentsRead, "GET /api/v1/incidents/{id}").await {
+        return refusal;
+    }
+    let result = async {
+        let mut conn = state.pool.acquire().await?;
+        let incident = incidents::summary(&mut conn, id).await?;
+        let timeline = incidents::timeline(&mut conn, id, 0).await?;
+        Ok::<_, AppError>(json!({ "incident": incident, "timeline": timeline }))
+    }
+    .await;
+    match result {
+        Ok(body) => Json(body).into_response(),
+        Err(AppError::NotFound(_)) => error(AppError::NotFound(format!("incident {id}"))),
+        Err(err) => error(err),
+    }
+}
+
+#[derive(Deserialize)]
+struct Declaration {
+    title: String,
+    #[serde(default)]
+    summary: String,
+    severity: String,
+}
+
+async fn declare_incident(
+    State(state): State<AppState>,
+    axum::Extension(rate): axum::Extension<ApiRate>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Result<Json<Declaration>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    let holder = match authorize(&state, rate, &headers, peer, Scope::IncidentsWrite, "POST /api/v1/incidents").await {
+        Ok(holder) => holder,
+        Err(refusal) => return refusal,
+    };
+    let Json(body) = match body {
+        Ok(body) => body,
+        Err(rejection) => {
+            return error(AppError::invalid(
+                "body",
+                format!("Send JSON {{\"title\", \"summary\", \"severity\"}}: {}", rejection.body_text()),
+            ))
+        }
+    };
+    let result = async {
+        let title = IncidentTitle::parse(&body.title)?;
+        let summary = MarkdownText::parse_optional("summary", &body.summary)?;
+        incidents::declare(&state.pool, &holder.account, &title, &summary, &body.severity).await
+    }
+    .await;
+    match result {
+        Ok(id) => (
+            StatusCode::CREATED,
+            [(header::LOCATION, format!("/api/v1/incidents/{id}"))],
+            Json(json!({ "id": id, "url": format!("/incidents/{id}") })),
+        )
+            .into_response(),
+        Err(err) => error(err),
+    }
+}

@@ -1,0 +1,420 @@
+//! Identity providers: starting a sign-in (PKCE, `state`, OIDC `nonce`) and finishing it
+//! (code exchange, ID-token checks or GitHub's API), ending in a verified identity.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use oauth2::basic::BasicClient;
+use oauth2::{AuthType, AuthUrl, TokenUrl};
+use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata};
+use openidconnect::{
+    AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce, OAuth2TokenResponse,
+    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope,
+};
+use secrecy::ExposeSecret;
+use serde::{Deserialize, Serialize};
+use tokio::sync::Mutex;
+use warroom_app::auth::model::EmailAddress;
+use warroom_app::auth::store::ExternalIdentity;
+
+use crate::config::auth::{ProviderConfig, ProviderKind};
+
+/// How long a started sign-in may take before its callback is refused.
+pub const SIGN_IN_WINDOW: chrono::Duration = chrono::Duration::minutes(10);
+/// How long discovered OIDC metadata (endpoints, signing keys) is reused.
+const DISCOVERY_TTL: Duration = Duration::from_secs(3600);
+
+/// A sign-in in progress, kept in the browser's session until its callback.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PendingSignIn {
+    pub provider: String,
+    pub state: String,
+    pub pkce_verifier: String,
+    pub nonce: Option<String>,
+    pub started_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Why a callback did not produce an identity.
+#[derive(Debug, thiserror::Error)]
+pub enum SignInError {
+    /// The provider refused the code (used already, wrong verifier, expired…) or gave
+    /// an ID token that failed its checks.
+    #[error("the identity provider refused: {0}")]
+    Refused(String),
+    /// The provider did not vouch for an e-mail address.
+    #[error("no verified e-mail address")]
+    Unverified,
+    /// The provider could not be reached or answered nonsense.
+    #[error(transparent)]
+    Unavailable(#[from] anyhow::Error),
+}
+
+/// The configured providers, by key, with one HTTP client that never follows redirects
+/// (a token endpoint that redirects must not send our secrets elsewhere).
+pub struct Providers {
+    by_key: HashMap<String, Arc<Provider>>,
+    order: Vec<String>,
+    http: reqwest::Client,
+}
+
+pub struct Provider {
+    pub config: ProviderConfig,
+    discovered: Mutex<Option<(Instant, CoreProviderMetadata)>>,
+}
+
+impl Providers {
+    pub fn new(configs: &[ProviderConfig]) -> anyhow::Result<Self> {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(15))
+            .user_agent("Warroom")
+            .build()
+            .context("building the HTTP client for identity providers")?;
+        let by_key = configs
+            .iter()
+            .map(|c| {
+                (
+                    c.key.clone(),
+                    Arc::new(Provider {
+                        config: c.clone(),
+                        discovered: Mutex::new(None),
+                    }),
+                )
+            })
+            .collect();
+        Ok(Providers {
+            by_key,
+            order: configs.iter().map(|c| c.key.clone()).collect(),
+            http,
+        })
+    }
+
+    pub fn get(&self, key: &str) -> Option<Arc<Provider>> {
+        self.by_key.get(key).cloned()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.order.is_empty()
+    }
+
+    /// The URL to send the browser to, and what to remember until the callback.
+    pub async fn begin(
+        &self,
+        provider: &Provider,
+        redirect_uri: &str,
+    ) -> anyhow::Result<(String, PendingSignIn)> {
+        let redirect = RedirectUrl::new(redirect_uri.to_string()).context("redirect URI")?;
+        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+        let config = &provider.config;
+        let (url, state, nonce) = match &config.kind {
+            ProviderKind::GitHub { web_url, .. } => {
+                let client = github_client(config, web_url)?.set_redirect_uri(redirect);
+                // read:org: organisation allow-lists need to see private memberships.
+                let (url, state) = client
+                    .authorize_url(CsrfToken::new_random)
+                    .add_scope(oauth2::Scope::new("read:user".into()))
+                    .add_scope(oauth2::Scope::new("user:email".into()))
+                    .add_scope(oauth2::Scope::new("read:org".into()))
+                    .add_extra_param("allow_signup", "false")
+                    .set_pkce_challenge(challenge)
+                    .url();
+                (url, state, None)
+            }
+            ProviderKind::Oidc { .. } => {
+                let metadata = provider.metadata(&self.http).await?;
+                let client = oidc_client(config, metadata).set_redirect_uri(redirect);
+                let (url, state, nonce) = client
+                    .authorize_url(
+                        CoreAuthenticationFlow::AuthorizationCode,
+                        CsrfToken::new_random,
+                        Nonce::new_random,
+                    )
+                    .add_scope(Scope::new("email".into()))
+                    .add_scope(Scope::new("profile".into()))
+                    .set_pkce_challenge(challenge)
+                    .url();
+                (url, state, Some(nonce.secret().clone()))
+            }
+        };
+        Ok((
+            url.to_string(),
+            PendingSignIn {
+                provider: config.key.clone(),
+                state: state.secret().clone(),
+                pkce_verifier: verifier.secret().clone(),
+                nonce,
+                started_at: chrono::Utc::now(),
+            },
+        ))
+    }
+
+    /// Exchanges the code (with the PKCE verifier of this browser's sign-in) and finds out
+    /// who signed in.
+    pub async fn finish(
+        &self,
+        provider: &Provider,
+        redirect_uri: &str,
+        code: &str,
+        pending: &PendingSignIn,
+    ) -> Result<ExternalIdentity, SignInError> {
+        let redirect = RedirectUrl::new(redirect_uri.to_string())
+            .context("redirect URI")
+            .map_err(SignInError::Unavailable)?;
+        let code = AuthorizationCode::new(code.to_string());
+        let verifier = PkceCodeVerifier::new(pending.pkce_verifier.clone());
+        let config = &provider.config;
+        match &config.kind {
+            ProviderKind::GitHub { web_url, api_url } => {
+                let client = github_client(config, web_url)?.set_redirect_uri(redirect);
+                let token = client
+                    .exchange_code(code)
+                    .set_pkce_verifier(verifier)
+                    .request_async(&self.http)
+                    .await
+                    .map_err(|e| SignInError::Refused(describe(&e)))?;
+                github_identity(
+                    &self.http,
+                    api_url,
+                    &config.key,
+                    token.access_token().secret(),
+                )
+                .await
+            }
+            ProviderKind::Oidc { .. } => {
+                let metadata = provider.metadata(&self.http).await?;
+                let client = oidc_client(config, metadata).set_redirect_uri(redirect);
+                let token = client
+                    .exchange_code(code)
+                    .map_err(|e| SignInError::Unavailable(anyhow::Error::new(e)))?
+                    .set_pkce_verifier(verifier)
+                    .request_async(&self.http)
+                    .await
+                    .map_err(|e| SignInError::Refused(describe(&e)))?;
+                let id_token = token
+                    .extra_fields()
+                    .id_token()
+                    .ok_or_else(|| SignInError::Refused("no ID token in the answer".into()))?;
+                let nonce = Nonce::new(pending.nonce.clone().unwrap_or_default());
+                let claims = id_token
+                    .claims(&client.id_token_verifier(), &nonce)
+                    .map_err(|e| SignInError::Refused(format!("ID token: {e}")))?;
+                if claims.email_verified() != Some(true) {
+                    return Err(SignInError::Unverified);
+                }
+                let email = claims
+                    .email()
+                    .and_then(|e| EmailAddress::parse(e.as_str()).ok())
+                    .ok_or(SignInError::Unverified)?;
+                let name = claims
+                    .name()
+                    .and_then(|n| n.get(None))
+                    .map(|n| n.as_str().trim().to_string())
+                    .filter(|n| !n.is_empty())
+                    .unwrap_or_else(|| name_from_email(&email));
+                Ok(ExternalIdentity {
+                    provider: config.key.clone(),
+                    subject: claims.subject().as_str().to_string(),
+                    email,
+                    name: truncate(&name, 80),
+                    github_orgs: None,
+                })
+            }
+        }
+    }
+}
+
+impl Provider {
+    /// The provider's discovery document and keys, fetched at most once an hour.
+    async fn metadata(&self, http: &reqwest::Client) -> anyhow::Result<CoreProviderMetadata> {
+        let ProviderKind::Oidc { issuer } = &self.config.kind else {
+            anyhow::bail!("{} is not an OpenID Connect provider", self.config.key);
+        };
+        let mut cached = self.discovered.lock().await;
+        if let Some((at, metadata)) = cached.as_ref() {
+            if at.elapsed() < DISCOVERY_TTL {
+                return Ok(metadata.clone());
+            }
+        }
+        let issuer_url = IssuerUrl::new(issuer.clone()).context("issuer URL")?;
+        let metadata = CoreProviderMetadata::discover_async(issuer_url, http)
+            .await
+            .with_context(|| format!("discovering the OpenID provider at {issuer}"))?;
+        *cached = Some((Instant::now(), metadata.clone()));
+        Ok(metadata)
+    }
+}
+
+type GitHubClient = BasicClient<
+    oauth2::EndpointSet,
+    oauth2::EndpointNotSet,
+    oauth2::EndpointNotSet,
+    oauth2::EndpointNotSet,
+    oauth2::EndpointSet,
+>;
+
+fn github_client(config: &ProviderConfig, web_url: &str) -> anyhow::Result<GitHubClient> {
+    Ok(BasicClient::new(oauth2::ClientId::new(config.client_id.clone()))
+        .set_client_secret(oauth2::ClientSecret::new(
+            config.client_secret.expose_secret().to_string(),
+        ))
+        .set_auth_uri(AuthUrl::new(format!("{web_url}/login/oauth/authorize"))?)
+        .set_token_uri(TokenUrl::new(format!("{web_url}/login/oauth/access_token"))?)
+        // GitHub documents the secret as a form parameter.
+        .set_auth_type(AuthType::RequestBody))
+}
+
+fn oidc_client(
+    config: &ProviderConfig,
+    metadata: CoreProviderMetadata,
+) -> openidconnect::core::CoreClient<
+    openidconnect::EndpointSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointMaybeSet,
+    openidconnect::EndpointMaybeSet,
+> {
+    CoreClient::from_provider_metadata(
+        metadata,
+        ClientId::new(config.client_id.clone()),
+        Some(ClientSecret::new(
+            config.client_secret.expose_secret().to_string(),
+        )),
+    )
+}
+
+#[derive(Deserialize)]
+struct GitHubUser {
+    id: i64,
+    login: String,
+    name: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct GitHubEmail {
+    email: String,
+    primary: bool,
+    verified: bool,
+}
+
+#[derive(Deserialize)]
+struct GitHubOrg {
+    login: String,
+}
+
+/// Who the GitHub token belongs to: account, primary verified e-mail, organisations.
+async fn github_identity(
+    http: &reqwest::Client,
+    api_url: &str,
+    provider_key: &str,
+    access_token: &str,
+) -> Result<ExternalIdentity, SignInError> {
+    async fn get<T: serde::de::DeserializeOwned>(
+        http: &reqwest::Client,
+        url: String,
+        token: &str,
+    ) -> anyhow::Result<T> {
+        let response = http
+            .get(&url)
+            .bearer_auth(token)
+            .header("Accept", "application/vnd.github+json")
+            .header("X-GitHub-Api-Version", "2022-11-28")
+            .send()
+            .await
+            .with_context(|| format!("GET {url}"))?;
+        let status = response.status();
+        if !status.is_success() {
+            anyhow::bail!("GET {url} answered {status}");
+        }
+        response
+            .json()
+            .await
+            .with_context(|| format!("reading GET {url}"))
+    }
+    let user: GitHubUser = get(http, format!("{api_url}/user"), access_token).await?;
+    let emails: Vec<GitHubEmail> =
+        get(http, format!("{api_url}/user/emails"), access_token).await?;
+    let email = emails
+        .iter()
+        .find(|e| e.primary && e.verified)
+        .and_then(|e| EmailAddress::parse(&e.email).ok())
+        .ok_or(SignInError::Unverified)?;
+    let orgs: Vec<GitHubOrg> = get(
+        http,
+        format!("{api_url}/user/orgs?per_page=100"),
+        access_token,
+    )
+    .await?;
+    let name = user
+        .name
+        .map(|n| n.trim().to_string())
+        .filter(|n| !n.is_empty())
+        .unwrap_or(user.login);
+    Ok(ExternalIdentity {
+        provider: provider_key.to_string(),
+        subject: user.id.to_string(),
+        email,
+        name: truncate(&name, 80),
+        github_orgs: Some(orgs.into_iter().map(|o| o.login.to_lowercase()).collect()),
+    })
+}
+
+/// An error and its causes on one line (the provider's `error` code is among them).
+fn describe(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text.chars().take(300).collect()
+}
+
+/// "ada.lovelace@…" → "Ada Lovelace", for providers that give no name.
+fn name_from_email(email: &EmailAddress) -> String {
+    let local = email.as_str().split('@').next().unwrap_or_default();
+    local
+        .split(['.', '_', '-'])
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            let mut chars = w.chars();
+            chars
+                .next()
+                .map(|c| c.to_uppercase().chain(chars).collect::<String>())
+                .unwrap_or_default()
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn truncate(value: &str, max: usize) -> String {
+    value.chars().take(max).collect()
+}
+
+/// Constant-time comparison of the returned `state` with ours.
+pub fn same_state(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a
+            .bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{name_from_email, same_state};
+    use warroom_app::auth::model::EmailAddress;
+
+    #[test]
+    fn names_from_addresses_and_state_comparison() {
+        let email = EmailAddress::parse("ada.lovelace@example.com").unwrap();
+        assert_eq!(name_from_email(&email), "Ada Lovelace");
+        assert!(same_state("abc", "abc"));
+        assert!(!same_state("abc", "abd"));
+        assert!(!same_state("abc", "abcd"));
+    }
+}
