@@ -51,14 +51,15 @@ pub fn App() -> impl IntoView {
         <Router>
             <ui::layout::Layout>
                 <Routes fallback=|| view! { <ui::layout::NotFound/> }>
-                    <Route path=path!("/") view=incidents::pages::list::IncidentListPage/>
-                    <Route path=path!("/incidents") view=incidents::pages::list::IncidentListPage/>
-                    <Route path=path!("/incidents/new") view=incidents::pages::declare::DeclarePage/>
+                    // Pages that need a role wait for their data, so a refusal answers
+                    // 401 (sent to sign in) or 403 rather than 200.
+                    <Route path=path!("/") view=incidents::pages::list::IncidentListPage ssr=SsrMode::Async/>
+                    <Route path=path!("/incidents") view=incidents::pages::list::IncidentListPage ssr=SsrMode::Async/>
+                    <Route path=path!("/incidents/new") view=incidents::pages::declare::DeclarePage ssr=SsrMode::Async/>
                     // Rendered once its data is loaded, so a missing incident answers 404.
                     <Route path=path!("/incidents/:id") view=incidents::pages::room::RoomPage ssr=SsrMode::Async/>
                     <Route path=path!("/login") view=auth::pages::LoginPage/>
                     <Route path=path!("/account") view=auth::pages::AccountPage ssr=SsrMode::Async/>
-                    // Admin pages wait for their data so a refusal answers 401/403, not 200.
                     <Route path=path!("/admin/people") view=auth::pages::PeoplePage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/tokens") view=tokens::pages::TokensPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/audit") view=audit::pages::AuditPage ssr=SsrMode::Async/>

@@ -255,14 +255,18 @@ type GitHubClient = BasicClient<
 >;
 
 fn github_client(config: &ProviderConfig, web_url: &str) -> anyhow::Result<GitHubClient> {
-    Ok(BasicClient::new(oauth2::ClientId::new(config.client_id.clone()))
-        .set_client_secret(oauth2::ClientSecret::new(
-            config.client_secret.expose_secret().to_string(),
-        ))
-        .set_auth_uri(AuthUrl::new(format!("{web_url}/login/oauth/authorize"))?)
-        .set_token_uri(TokenUrl::new(format!("{web_url}/login/oauth/access_token"))?)
-        // GitHub documents the secret as a form parameter.
-        .set_auth_type(AuthType::RequestBody))
+    Ok(
+        BasicClient::new(oauth2::ClientId::new(config.client_id.clone()))
+            .set_client_secret(oauth2::ClientSecret::new(
+                config.client_secret.expose_secret().to_string(),
+            ))
+            .set_auth_uri(AuthUrl::new(format!("{web_url}/login/oauth/authorize"))?)
+            .set_token_uri(TokenUrl::new(format!(
+                "{web_url}/login/oauth/access_token"
+            ))?)
+            // GitHub documents the secret as a form parameter.
+            .set_auth_type(AuthType::RequestBody),
+    )
 }
 
 fn oidc_client(
@@ -397,8 +401,7 @@ fn truncate(value: &str, max: usize) -> String {
 /// Constant-time comparison of the returned `state` with ours.
 pub fn same_state(a: &str, b: &str) -> bool {
     a.len() == b.len()
-        && a
-            .bytes()
+        && a.bytes()
             .zip(b.bytes())
             .fold(0u8, |acc, (x, y)| acc | (x ^ y))
             == 0

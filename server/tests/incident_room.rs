@@ -216,7 +216,10 @@ async fn role_handoffs_keep_the_history_of_who_held_what_and_when(pool: PgPool) 
     let bob = app.signed_in("Bob").await;
     let id = alice.declare("Login outage", "SEV1").await;
     let id_text = id.to_string();
-    let bob_id = bob.ok("me", &[]).await["person"]["id"].as_i64().unwrap().to_string();
+    let bob_id = bob.ok("me", &[]).await["person"]["id"]
+        .as_i64()
+        .unwrap()
+        .to_string();
 
     // Alice claims command; the incident counts as acknowledged from then.
     alice

@@ -16,7 +16,14 @@ pub fn AuditPage() -> impl IntoView {
     let param = move |name: &str| query.read().get(name).unwrap_or_default();
     let number = move |name: &str| param(name).parse::<i64>().unwrap_or(0);
     let page = Resource::new(
-        move || (param("action"), param("refused") == "1", number("actor"), number("before")),
+        move || {
+            (
+                param("action"),
+                param("refused") == "1",
+                number("actor"),
+                number("before"),
+            )
+        },
         |(action, refused, actor, before)| get_audit_log(action, refused, actor, before),
     );
     let members = Resource::new(|| (), |_| list_members());

@@ -170,8 +170,7 @@ pub async fn sign_out() -> Result<(), AppError> {
         async {
             if let Ok(caller) = Caller::signed_in().await {
                 let mut tx = caller.state.pool.begin().await?;
-                store::end_sign_in(&mut tx, caller.person.id, caller.sign_in, "signed_out")
-                    .await?;
+                store::end_sign_in(&mut tx, caller.person.id, caller.sign_in, "signed_out").await?;
                 record(&mut tx, &caller.audit(AuditAction::SignOut)).await?;
                 tx.commit().await?;
             }

@@ -203,7 +203,10 @@ pub struct AccessPolicy {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Admission {
     /// Allowed; `role` is what a new account starts with, `force_admin` when configured.
-    Allowed { role: Role, force_admin: bool },
+    Allowed {
+        role: Role,
+        force_admin: bool,
+    },
     Refused,
 }
 
@@ -216,7 +219,8 @@ impl AccessPolicy {
         github_orgs: Option<&[String]>,
         invited_as: Option<Role>,
     ) -> Admission {
-        let matches = |list: &[String], value: &str| list.iter().any(|v| v.eq_ignore_ascii_case(value));
+        let matches =
+            |list: &[String], value: &str| list.iter().any(|v| v.eq_ignore_ascii_case(value));
         if matches(&self.admins, email.as_str()) {
             return Admission::Allowed {
                 role: Role::Admin,
@@ -230,8 +234,10 @@ impl AccessPolicy {
                 force_admin: false,
             };
         }
-        let by_org = github_orgs
-            .is_some_and(|orgs| orgs.iter().any(|org| matches(&self.allowed_github_orgs, org)));
+        let by_org = github_orgs.is_some_and(|orgs| {
+            orgs.iter()
+                .any(|org| matches(&self.allowed_github_orgs, org))
+        });
         if matches(&self.allowed_emails, email.as_str())
             || matches(&self.allowed_domains, email.domain())
             || by_org
@@ -316,22 +322,49 @@ mod tests {
     #[test]
     fn only_listed_domains_addresses_orgs_and_invitations_are_admitted() {
         let p = policy();
-        let viewer = Admission::Allowed { role: Role::Viewer, force_admin: false };
+        let viewer = Admission::Allowed {
+            role: Role::Viewer,
+            force_admin: false,
+        };
         assert_eq!(p.admit(&email("Ann@Corp.Example"), None, None), viewer);
-        assert_eq!(p.admit(&email("friend@elsewhere.example"), None, None), viewer);
-        assert_eq!(p.admit(&email("x@gmail.example"), Some(&["acme".into()]), None), viewer);
-        assert_eq!(p.admit(&email("x@gmail.example"), Some(&["other".into()]), None), Admission::Refused);
-        assert_eq!(p.admit(&email("x@corp.example.evil.example"), None, None), Admission::Refused);
-        assert_eq!(p.admit(&email("x@evilcorp.example"), None, None), Admission::Refused);
+        assert_eq!(
+            p.admit(&email("friend@elsewhere.example"), None, None),
+            viewer
+        );
+        assert_eq!(
+            p.admit(&email("x@gmail.example"), Some(&["acme".into()]), None),
+            viewer
+        );
+        assert_eq!(
+            p.admit(&email("x@gmail.example"), Some(&["other".into()]), None),
+            Admission::Refused
+        );
+        assert_eq!(
+            p.admit(&email("x@corp.example.evil.example"), None, None),
+            Admission::Refused
+        );
+        assert_eq!(
+            p.admit(&email("x@evilcorp.example"), None, None),
+            Admission::Refused
+        );
         assert_eq!(
             p.admit(&email("new@gmail.example"), None, Some(Role::Responder)),
-            Admission::Allowed { role: Role::Responder, force_admin: false }
+            Admission::Allowed {
+                role: Role::Responder,
+                force_admin: false
+            }
         );
         assert_eq!(
             p.admit(&email("boss@corp.example"), None, None),
-            Admission::Allowed { role: Role::Admin, force_admin: true }
+            Admission::Allowed {
+                role: Role::Admin,
+                force_admin: true
+            }
         );
-        assert_eq!(AccessPolicy::default().admit(&email("a@b.example"), None, None), Admission::Refused);
+        assert_eq!(
+            AccessPolicy::default().admit(&email("a@b.example"), None, None),
+            Admission::Refused
+        );
     }
 
     #[test]
@@ -349,7 +382,15 @@ mod tests {
     fn email_addresses_are_checked_and_lower_cased() {
         assert_eq!(email(" Ada@Example.COM ").as_str(), "ada@example.com");
         assert_eq!(email("ada@example.com").domain(), "example.com");
-        for bad in ["", "ada", "ada@", "@example.com", "ada@example", "a b@example.com", "a@b@example.com"] {
+        for bad in [
+            "",
+            "ada",
+            "ada@",
+            "@example.com",
+            "ada@example",
+            "a b@example.com",
+            "a@b@example.com",
+        ] {
             assert!(EmailAddress::parse(bad).is_err(), "{bad}");
         }
     }

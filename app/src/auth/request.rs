@@ -38,7 +38,9 @@ impl Source {
 
     /// The source of the request behind the current server function call.
     pub async fn current(trust_proxy: bool) -> Self {
-        let headers = leptos_axum::extract::<HeaderMap>().await.unwrap_or_default();
+        let headers = leptos_axum::extract::<HeaderMap>()
+            .await
+            .unwrap_or_default();
         let peer = leptos_axum::extract::<axum::extract::ConnectInfo<SocketAddr>>()
             .await
             .ok()

@@ -53,6 +53,19 @@ pub async fn list_severities() -> Result<Vec<Severity>, AppError> {
     )
 }
 
+/// The severities to choose from when declaring; refused to those who cannot declare,
+/// so the declare page itself answers 403 to them.
+#[server(endpoint = "declare_choices")]
+pub async fn declare_choices() -> Result<Vec<Severity>, AppError> {
+    respond(
+        async {
+            let caller = Caller::allowed(Capability::WorkIncidents).await?;
+            store::severities(&caller.state.pool).await
+        }
+        .await,
+    )
+}
+
 /// Declares an incident and opens its room.
 #[server(endpoint = "declare_incident")]
 pub async fn declare_incident(

@@ -358,7 +358,10 @@ pub async fn assign_role(
     if !crate::auth::store::can_work_incidents(&mut tx, assignee.id).await? {
         return Err(AppError::invalid(
             "user_id",
-            format!("{} cannot work incidents (their role is read-only).", assignee.name),
+            format!(
+                "{} cannot work incidents (their role is read-only).",
+                assignee.name
+            ),
         ));
     }
     let holders = active_holders(&mut tx, incident_id, role).await?;

@@ -50,7 +50,8 @@ pub async fn create_token(
             let expires_at = (expires_in_days > 0)
                 .then(|| chrono::Utc::now() + chrono::Duration::days(expires_in_days.into()));
             let mut tx = caller.state.pool.begin().await?;
-            let token = store::create(&mut tx, &name, &scopes, expires_at, caller.person.id).await?;
+            let token =
+                store::create(&mut tx, &name, &scopes, expires_at, caller.person.id).await?;
             let event = caller
                 .audit(AuditAction::TokenCreated)
                 .target(format!("token {}", token.id))

@@ -114,7 +114,8 @@ mod tests {
 
     #[test]
     fn scopes_parse_and_must_not_be_empty() {
-        let list = |v: &[&str]| Scope::parse_list(&v.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        let list =
+            |v: &[&str]| Scope::parse_list(&v.iter().map(|s| s.to_string()).collect::<Vec<_>>());
         assert_eq!(
             list(&["incidents:read", "incidents:read", "incidents:write"]).unwrap(),
             vec![Scope::IncidentsRead, Scope::IncidentsWrite]
@@ -126,7 +127,10 @@ mod tests {
 
     #[test]
     fn token_names_are_trimmed_and_bounded() {
-        assert_eq!(TokenName::parse("  Alert   manager ").unwrap().as_str(), "Alert manager");
+        assert_eq!(
+            TokenName::parse("  Alert   manager ").unwrap().as_str(),
+            "Alert manager"
+        );
         assert!(TokenName::parse("  ").is_err());
         assert!(TokenName::parse(&"x".repeat(81)).is_err());
     }

@@ -3,7 +3,7 @@ import { startServer, type Server } from './server';
 
 export { expect };
 export type { Server };
-export { startServer } from './server';
+export { findFreePort, startServer } from './server';
 
 type WorkerFixtures = {
   /** One Warroom server with its own embedded Postgres, shared by all tests of a worker. */
@@ -52,12 +52,19 @@ export async function waitForHydration(page: Page, timeout = 30_000): Promise<vo
   });
 }
 
-/** Sign in through the dev login form and wait to be sent on from /login. */
-export async function signIn(page: Page, baseUrl: string, name: string): Promise<void> {
+/** The roles the development sign-in offers (values of its `#sign-in-role` select). */
+export type Role = 'viewer' | 'responder' | 'leadership' | 'admin';
+
+/**
+ * Sign in through the dev login form and wait to be sent on from /login. Without
+ * `role` the form's default (responder) is kept.
+ */
+export async function signIn(page: Page, baseUrl: string, name: string, role?: Role): Promise<void> {
   await page.goto(`${baseUrl}/login`);
   // Fill only after hydration, so hydration cannot reset the typed value.
   await waitForHydration(page);
   await page.getByLabel('Your name').fill(name);
+  if (role) await page.locator('#sign-in-role').selectOption(role);
   await page.getByRole('button', { name: /Continue/ }).click();
   await page.waitForURL((url) => !url.pathname.endsWith('/login'));
 }

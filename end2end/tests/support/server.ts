@@ -12,6 +12,17 @@ export interface StartOptions {
    * by `stop()`, so a later server can be started on the same directory.
    */
   dataDir?: string;
+  /**
+   * Listen on this port instead of a free one found at start. Use when something must
+   * know the server's address before it starts (e.g. an identity provider's redirect
+   * URI): take one from `findFreePort()`.
+   */
+  port?: number;
+  /**
+   * Extra environment variables for the server, applied last (over the defaults such as
+   * WARROOM_DEV_LOGIN=1). `undefined` removes a variable.
+   */
+  env?: Record<string, string | undefined>;
 }
 
 export interface Server {
@@ -54,12 +65,17 @@ function canListen(port: number): Promise<boolean> {
   });
 }
 
-async function findFreePort(): Promise<number> {
+/**
+ * A TCP port in the range that nothing listens on right now (it is not reserved: use it
+ * soon). `exclude` skips ports already promised to something not yet listening.
+ */
+export async function findFreePort(exclude: readonly number[] = []): Promise<number> {
   const span = PORT_MAX - PORT_MIN + 1;
   // Random start so consecutive servers (and concurrent runs) rarely collide.
   const offset = Math.floor(Math.random() * span);
   for (let i = 0; i < span; i++) {
     const port = PORT_MIN + ((offset + i) % span);
+    if (exclude.includes(port)) continue;
     if (await canListen(port)) return port;
   }
   throw new Error(`no free TCP port in ${PORT_MIN}-${PORT_MAX}`);
@@ -144,7 +160,7 @@ export async function startServer(options: StartOptions = {}): Promise<Server> {
   const bin = requireEnv('WARROOM_BIN');
   const siteRoot = requireEnv('LEPTOS_SITE_ROOT');
 
-  const port = await findFreePort();
+  const port = options.port ?? (await findFreePort());
   const baseUrl = `http://127.0.0.1:${port}`;
 
   const embedded = options.databaseUrl === undefined;
@@ -175,6 +191,10 @@ export async function startServer(options: StartOptions = {}): Promise<Server> {
   else {
     env.DATABASE_URL = databaseUrl;
     if (dataDir) env.WARROOM_DATA_DIR = dataDir;
+  }
+  for (const [name, value] of Object.entries(options.env ?? {})) {
+    if (value === undefined) delete env[name];
+    else env[name] = value;
   }
 
   let output = '';

@@ -151,9 +151,15 @@ impl AuthConfig {
         }
         for (name, target) in [
             ("WARROOM_ADMINS", &mut config.access.admins),
-            ("WARROOM_ALLOWED_DOMAINS", &mut config.access.allowed_domains),
+            (
+                "WARROOM_ALLOWED_DOMAINS",
+                &mut config.access.allowed_domains,
+            ),
             ("WARROOM_ALLOWED_EMAILS", &mut config.access.allowed_emails),
-            ("WARROOM_ALLOWED_GITHUB_ORGS", &mut config.access.allowed_github_orgs),
+            (
+                "WARROOM_ALLOWED_GITHUB_ORGS",
+                &mut config.access.allowed_github_orgs,
+            ),
         ] {
             if let Some(value) = var(name) {
                 target.extend(list(&value));
@@ -174,16 +180,19 @@ impl AuthConfig {
         if let Some(minutes) = number("WARROOM_SESSION_IDLE_MINUTES", file.sessions.idle_minutes)? {
             config.session_idle = chrono::Duration::minutes(minutes);
         }
-        if let Some(hours) =
-            number("WARROOM_SESSION_LIFETIME_HOURS", file.sessions.lifetime_hours)?
-        {
+        if let Some(hours) = number(
+            "WARROOM_SESSION_LIFETIME_HOURS",
+            file.sessions.lifetime_hours,
+        )? {
             config.session_lifetime = chrono::Duration::hours(hours);
         }
         if let Some(n) = number("WARROOM_SIGN_IN_RATE", None)? {
-            config.sign_in_rate_per_minute = u32::try_from(n).context("WARROOM_SIGN_IN_RATE is too large")?;
+            config.sign_in_rate_per_minute =
+                u32::try_from(n).context("WARROOM_SIGN_IN_RATE is too large")?;
         }
         if let Some(n) = number("WARROOM_API_RATE", None)? {
-            config.api_rate_per_minute = u32::try_from(n).context("WARROOM_API_RATE is too large")?;
+            config.api_rate_per_minute =
+                u32::try_from(n).context("WARROOM_API_RATE is too large")?;
         }
         config.trust_proxy = matches!(
             var("WARROOM_TRUST_PROXY").as_deref(),
@@ -194,7 +203,10 @@ impl AuthConfig {
             let client_secret = match (provider.client_secret, provider.client_secret_env) {
                 (Some(secret), None) => secret,
                 (None, Some(env)) => var(&env).with_context(|| {
-                    format!("provider {}: environment variable {env} is not set", provider.kind)
+                    format!(
+                        "provider {}: environment variable {env} is not set",
+                        provider.kind
+                    )
                 })?,
                 _ => bail!(
                     "provider {}: give exactly one of client_secret or client_secret_env",
@@ -381,7 +393,10 @@ mod tests {
                 issuer: "https://sso.example.com".into()
             }
         );
-        assert_eq!(config.access.admins, ["boss@example.com", "ops@example.com"]);
+        assert_eq!(
+            config.access.admins,
+            ["boss@example.com", "ops@example.com"]
+        );
         assert_eq!(config.access.default_role, Some(Role::Responder));
         // Secrets stay out of Debug output.
         assert!(!format!("{config:?}").contains("gh-secret"));
@@ -390,7 +405,10 @@ mod tests {
     #[test]
     fn bad_provider_settings_are_refused_with_a_reason() {
         let err = load(&[("WARROOM_GITHUB_CLIENT_ID", "id")]).unwrap_err();
-        assert!(err.to_string().contains("WARROOM_GITHUB_CLIENT_SECRET"), "{err}");
+        assert!(
+            err.to_string().contains("WARROOM_GITHUB_CLIENT_SECRET"),
+            "{err}"
+        );
         let err = load(&[
             ("WARROOM_OIDC_ISSUER", "http://sso.example.com"),
             ("WARROOM_OIDC_CLIENT_ID", "id"),

@@ -11,7 +11,10 @@ pub enum Verdict {
     Allowed,
     /// Over the limit; `first` is the first refusal this minute (worth recording once),
     /// `retry_after` the seconds until the minute ends.
-    Limited { first: bool, retry_after: u64 },
+    Limited {
+        first: bool,
+        retry_after: u64,
+    },
 }
 
 /// Counts one request against `limit` per minute for `bucket` (e.g. "sign-in:192.0.2.7").

@@ -110,7 +110,16 @@ async fn list_incidents(
     headers: HeaderMap,
     Query(query): Query<ListQuery>,
 ) -> Response {
-    if let Err(refusal) = authorize(&state, rate, &headers, peer, Scope::IncidentsRead, "GET /api/v1/incidents").await {
+    if let Err(refusal) = authorize(
+        &state,
+        rate,
+        &headers,
+        peer,
+        Scope::IncidentsRead,
+        "GET /api/v1/incidents",
+    )
+    .await
+    {
         return refusal;
     }
     let statuses = match query.status.as_deref().unwrap_or("open").trim() {
@@ -139,7 +148,16 @@ async fn get_incident(
     headers: HeaderMap,
     Path(id): Path<i64>,
 ) -> Response {
-    if let Err(refusal) = authorize(&state, rate, &headers, peer, Scope::IncidentsRead, "GET /api/v1/incidents/{id}").await {
+    if let Err(refusal) = authorize(
+        &state,
+        rate,
+        &headers,
+        peer,
+        Scope::IncidentsRead,
+        "GET /api/v1/incidents/{id}",
+    )
+    .await
+    {
         return refusal;
     }
     let result = async {
@@ -171,7 +189,16 @@ async fn declare_incident(
     headers: HeaderMap,
     body: Result<Json<Declaration>, axum::extract::rejection::JsonRejection>,
 ) -> Response {
-    let holder = match authorize(&state, rate, &headers, peer, Scope::IncidentsWrite, "POST /api/v1/incidents").await {
+    let holder = match authorize(
+        &state,
+        rate,
+        &headers,
+        peer,
+        Scope::IncidentsWrite,
+        "POST /api/v1/incidents",
+    )
+    .await
+    {
         Ok(holder) => holder,
         Err(refusal) => return refusal,
     };
@@ -180,14 +207,24 @@ async fn declare_incident(
         Err(rejection) => {
             return error(AppError::invalid(
                 "body",
-                format!("Send JSON {{\"title\", \"summary\", \"severity\"}}: {}", rejection.body_text()),
+                format!(
+                    "Send JSON {{\"title\", \"summary\", \"severity\"}}: {}",
+                    rejection.body_text()
+                ),
             ))
         }
     };
     let result = async {
         let title = IncidentTitle::parse(&body.title)?;
         let summary = MarkdownText::parse_optional("summary", &body.summary)?;
-        incidents::declare(&state.pool, &holder.account, &title, &summary, &body.severity).await
+        incidents::declare(
+            &state.pool,
+            &holder.account,
+            &title,
+            &summary,
+            &body.severity,
+        )
+        .await
     }
     .await;
     match result {

@@ -81,9 +81,7 @@ pub async fn start(
     Path(key): Path<String>,
 ) -> Response {
     let source = Source::from_parts(&headers, Some(peer), state.settings.trust_proxy);
-    if let Some(refusal) =
-        rate_limited(&state, "sign-in", service.rate_per_minute, &source).await
-    {
+    if let Some(refusal) = rate_limited(&state, "sign-in", service.rate_per_minute, &source).await {
         return refusal;
     }
     let Some(provider) = service.providers.get(&key) else {
@@ -98,12 +96,19 @@ pub async fn start(
             Ok(()) => Redirect::to(&url).into_response(),
             Err(err) => {
                 tracing::error!(error = %err, "could not store the sign-in in the session");
-                (StatusCode::INTERNAL_SERVER_ERROR, "Could not start signing in. Try again.")
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Could not start signing in. Try again.",
+                )
                     .into_response()
             }
         },
         Err(err) => {
-            tracing::error!(provider = key, error = format!("{err:#}"), "identity provider unavailable");
+            tracing::error!(
+                provider = key,
+                error = format!("{err:#}"),
+                "identity provider unavailable"
+            );
             (
                 StatusCode::BAD_GATEWAY,
                 format!(
@@ -133,9 +138,7 @@ pub async fn callback(
     Query(params): Query<CallbackParams>,
 ) -> Response {
     let source = Source::from_parts(&headers, Some(peer), state.settings.trust_proxy);
-    if let Some(refusal) =
-        rate_limited(&state, "sign-in", service.rate_per_minute, &source).await
-    {
+    if let Some(refusal) = rate_limited(&state, "sign-in", service.rate_per_minute, &source).await {
         return refusal;
     }
     let Some(provider) = service.providers.get(&key) else {
@@ -188,7 +191,11 @@ pub async fn callback(
             return refuse("no verified e-mail address".into(), "unverified").await
         }
         Err(SignInError::Unavailable(err)) => {
-            tracing::error!(provider = key, error = format!("{err:#}"), "identity provider unavailable");
+            tracing::error!(
+                provider = key,
+                error = format!("{err:#}"),
+                "identity provider unavailable"
+            );
             return refuse("provider unavailable".into(), "failed").await;
         }
     };
@@ -197,9 +204,7 @@ pub async fn callback(
             Ok(()) => Redirect::to("/").into_response(),
             Err(err) => err_response(err),
         },
-        Ok(None) => {
-            Redirect::to("/login?error=not_allowed").into_response()
-        }
+        Ok(None) => Redirect::to("/login?error=not_allowed").into_response(),
         Err(err) => err_response(err),
     }
 }
@@ -214,7 +219,10 @@ async fn admit(
     let mut tx = state.pool.begin().await?;
     match auth_store::admit_external(&mut tx, &state.settings.access, identity).await? {
         ExternalSignIn::Refused => {
-            tracing::warn!(provider = identity.provider, "sign-in refused: not on the allow-list");
+            tracing::warn!(
+                provider = identity.provider,
+                "sign-in refused: not on the allow-list"
+            );
             let event = AuditEvent::new(AuditAction::SignInRefused, source)
                 .refused()
                 .target(identity.provider.clone())
@@ -253,7 +261,11 @@ async fn admit(
                 .details(serde_json::json!({ "new_account": created }));
             record(&mut tx, &event).await?;
             tx.commit().await?;
-            tracing::info!(user.id = person.id, provider = identity.provider, "signed in");
+            tracing::info!(
+                user.id = person.id,
+                provider = identity.provider,
+                "signed in"
+            );
             Ok(Some(sign_in))
         }
     }

@@ -43,7 +43,6 @@ impl TestApp {
 
     /// A browser-like client (cookies, same-origin `Origin`) signed in as `name`.
     pub async fn signed_in(&self, name: &str) -> Client {
-        let client = Client::new(&self.base);
         self.signed_in_as(name, "responder").await
     }
 

@@ -3,13 +3,13 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::incidents::api::{list_severities, DeclareIncident};
+use crate::incidents::api::{declare_choices, DeclareIncident};
 use crate::ui::{ErrorNote, Failure};
 
 #[component]
 pub fn DeclarePage() -> impl IntoView {
     let action = ServerAction::<DeclareIncident>::new();
-    let severities = Resource::new(|| (), |_| list_severities());
+    let severities = Resource::new(|| (), |_| declare_choices());
     view! {
         <Title text="Declare an incident"/>
         <section class="card narrow">

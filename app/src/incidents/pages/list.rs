@@ -4,9 +4,9 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::{components::Form, hooks::use_query_map};
 
+use crate::auth::model::Capability;
 use crate::incidents::api::{list_incidents, list_severities};
 use crate::incidents::model::{IncidentListItem, Status};
-use crate::auth::model::Capability;
 use crate::ui::layout::signed_in_can;
 use crate::ui::{date_time, Failure, SeverityBadge, StatusBadge};
 
