@@ -12,6 +12,8 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use warroom::config::Config;
 
+pub mod fake_github;
+
 /// A running Warroom.
 pub struct TestApp {
     pub base: String,

@@ -1,0 +1,406 @@
+//! Sign-in with GitHub against a local fake that behaves like GitHub: PKCE, single-use
+//! codes, organisations, verified e-mails, outages.
+
+mod support;
+
+use reqwest::header::LOCATION;
+use serde_json::Value;
+use sqlx::PgPool;
+use support::fake_github::{Account, FakeGitHub, CLIENT_ID, CLIENT_SECRET};
+use support::{Client, TestApp};
+use warroom::config::auth::AuthConfig;
+use warroom::config::Config;
+
+async fn spawn(pool: PgPool, tweak: impl FnOnce(&mut Config)) -> (TestApp, FakeGitHub) {
+    let github = FakeGitHub::start().await;
+    github.add(Account {
+        id: 101,
+        login: "octo".into(),
+        name: Some("Octo Cat".into()),
+        email: "octo@acme.example".into(),
+        email_verified: true,
+        orgs: vec!["Acme".into()],
+    });
+    github.add(Account {
+        id: 102,
+        login: "boss".into(),
+        name: None,
+        email: "Boss@Acme.example".into(),
+        email_verified: true,
+        orgs: vec![],
+    });
+    github.add(Account {
+        id: 666,
+        login: "mallory".into(),
+        name: Some("Mallory".into()),
+        email: "mallory@evil.example".into(),
+        email_verified: true,
+        orgs: vec!["evil-corp".into()],
+    });
+    github.add(Account {
+        id: 103,
+        login: "unverified".into(),
+        name: None,
+        email: "someone@acme.example".into(),
+        email_verified: false,
+        orgs: vec!["acme".into()],
+    });
+    let base = github.base.clone();
+    let mut config = Config::for_tests();
+    config.auth = AuthConfig::load(&|name| {
+        match name {
+            "WARROOM_GITHUB_CLIENT_ID" => Some(CLIENT_ID),
+            "WARROOM_GITHUB_CLIENT_SECRET" => Some(CLIENT_SECRET),
+            "WARROOM_GITHUB_URL" | "WARROOM_GITHUB_API_URL" => Some(base.as_str()),
+            "WARROOM_ALLOWED_GITHUB_ORGS" => Some("acme"),
+            "WARROOM_ADMINS" => Some("boss@acme.example"),
+            _ => None,
+        }
+        .map(str::to_string)
+    })
+    .unwrap();
+    tweak(&mut config);
+    (TestApp::spawn_with(pool, config).await, github)
+}
+
+/// A browser: cookies kept, redirects not followed (so each hop can be checked).
+fn browser(app: &TestApp) -> Client {
+    Client::new(&app.base)
+}
+
+fn location(response: &reqwest::Response) -> String {
+    response
+        .headers()
+        .get(LOCATION)
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default()
+}
+
+/// Starts signing in; returns GitHub's authorize URL.
+async fn start(client: &Client) -> String {
+    let response = client.get("/auth/github/start").await;
+    assert_eq!(response.status(), 303, "start");
+    location(&response)
+}
+
+/// GitHub's side: the consenting account approves; returns the callback URL.
+async fn approve(authorize_url: &str) -> String {
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let response = http.get(authorize_url).send().await.unwrap();
+    assert_eq!(response.status(), 302, "authorize");
+    location(&response)
+}
+
+/// Back in Warroom; returns where Warroom sends the browser next.
+async fn callback(client: &Client, callback_url: &str) -> String {
+    let response = client.http.get(callback_url).send().await.unwrap();
+    assert_eq!(
+        response.status(),
+        303,
+        "callback: {}",
+        response.text().await.unwrap_or_default()
+    );
+    location(&response)
+}
+
+fn param(url: &str, name: &str) -> String {
+    url::Url::parse(url)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.to_string())
+        .unwrap_or_default()
+}
+
+fn with_param(url: &str, name: &str, value: &str) -> String {
+    let mut parsed = url::Url::parse(url).unwrap();
+    let pairs: Vec<(String, String)> = parsed
+        .query_pairs()
+        .map(|(k, v)| {
+            (
+                k.to_string(),
+                if k == name {
+                    value.to_string()
+                } else {
+                    v.to_string()
+                },
+            )
+        })
+        .collect();
+    parsed.query_pairs_mut().clear().extend_pairs(pairs);
+    parsed.to_string()
+}
+
+async fn me(client: &Client) -> Value {
+    client.ok("me", &[]).await
+}
+
+async fn count(pool: &PgPool, sql: &str) -> i64 {
+    sqlx::query_scalar(sql).fetch_one(pool).await.unwrap()
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn org_members_sign_in_with_github_and_configured_admins_are_admins(pool: PgPool) {
+    let (app, github) = spawn(pool.clone(), |_| {}).await;
+    let client = browser(&app);
+    github.consent_as("octo");
+    let authorize = start(&client).await;
+    assert!(authorize.starts_with(&format!("{}/login/oauth/authorize?", github.base)));
+    assert_eq!(param(&authorize, "code_challenge_method"), "S256");
+    assert!(param(&authorize, "scope").contains("read:org"));
+    let pending_cookie = client.get("/api/me").await; // any request: the session exists now
+    drop(pending_cookie);
+    let back = approve(&authorize).await;
+    assert!(
+        back.starts_with(&format!("{}/auth/github/callback?", app.base)),
+        "{back}"
+    );
+    let response = client.http.get(&back).send().await.unwrap();
+    assert_eq!(location(&response), "/");
+    assert!(
+        response.headers().get("set-cookie").is_some(),
+        "the session id is rotated at sign-in"
+    );
+    let octo = me(&client).await;
+    assert_eq!(octo["person"]["name"], "Octo Cat");
+    assert_eq!(
+        octo["role"], "Viewer",
+        "allowed by organisation, default role"
+    );
+    assert_eq!(
+        count(
+            &pool,
+            "SELECT count(*) FROM identities WHERE provider = 'github' AND subject = '101'"
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        count(
+            &pool,
+            "SELECT count(*) FROM users WHERE email = 'octo@acme.example'"
+        )
+        .await,
+        1
+    );
+
+    // Signing in again reuses the account.
+    let again = browser(&app);
+    let back = approve(&start(&again).await).await;
+    assert_eq!(callback(&again, &back).await, "/");
+    assert_eq!(
+        count(&pool, "SELECT count(*) FROM users WHERE kind = 'person'").await,
+        1
+    );
+
+    // WARROOM_ADMINS: admin from the first sign-in, whatever else.
+    let boss = browser(&app);
+    github.consent_as("boss");
+    let back = approve(&start(&boss).await).await;
+    assert_eq!(callback(&boss, &back).await, "/");
+    assert_eq!(me(&boss).await["role"], "Admin");
+    assert_eq!(
+        me(&boss).await["person"]["name"],
+        "boss",
+        "GitHub login when there is no name"
+    );
+    let signed_in = count(&pool, "SELECT count(*) FROM audit_log WHERE action = 'sign_in' AND outcome = 'ok' AND target = 'github'").await;
+    assert_eq!(signed_in, 3);
+    app.stop().await;
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_callback_with_a_forged_state_is_refused(pool: PgPool) {
+    let (app, github) = spawn(pool.clone(), |_| {}).await;
+    github.consent_as("octo");
+    let client = browser(&app);
+    let back = approve(&start(&client).await).await;
+    let forged = with_param(&back, "state", "attacker-chosen-state");
+    assert_eq!(callback(&client, &forged).await, "/login?error=expired");
+    assert_eq!(me(&client).await, Value::Null);
+    // The real callback no longer works either: the attempt was used up.
+    assert_eq!(callback(&client, &back).await, "/login?error=expired");
+    assert_eq!(me(&client).await, Value::Null);
+    assert_eq!(
+        count(&pool, "SELECT count(*) FROM users").await,
+        0,
+        "no account was made"
+    );
+    let reasons: Vec<String> = sqlx::query_scalar(
+        "SELECT details->>'reason' FROM audit_log WHERE action = 'sign_in_refused' ORDER BY id",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        reasons,
+        [
+            "state does not match",
+            "no sign-in in progress in this browser"
+        ]
+    );
+    // A callback nobody started is refused the same way.
+    let stranger = browser(&app);
+    assert_eq!(callback(&stranger, &back).await, "/login?error=expired");
+    app.stop().await;
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_replayed_code_is_refused(pool: PgPool) {
+    let (app, github) = spawn(pool.clone(), |_| {}).await;
+    github.consent_as("octo");
+    let victim = browser(&app);
+    let back = approve(&start(&victim).await).await;
+    assert_eq!(callback(&victim, &back).await, "/");
+
+    // Someone replays the used code inside their own, fresh sign-in attempt.
+    let attacker = browser(&app);
+    let own = start(&attacker).await;
+    let replay = with_param(&back, "state", &param(&own, "state"));
+    assert_eq!(callback(&attacker, &replay).await, "/login?error=failed");
+    assert_eq!(me(&attacker).await, Value::Null);
+    let reason: String = sqlx::query_scalar(
+        "SELECT details->>'reason' FROM audit_log WHERE action = 'sign_in_refused'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert!(reason.starts_with("provider refused the code"), "{reason}");
+    app.stop().await;
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_code_exchanged_with_the_wrong_pkce_verifier_is_refused(pool: PgPool) {
+    let (app, github) = spawn(pool.clone(), |_| {}).await;
+    github.consent_as("octo");
+    // Alice's code was issued for Alice's PKCE challenge…
+    let alice = browser(&app);
+    let alice_back = approve(&start(&alice).await).await;
+    // …injected into Eve's sign-in, Warroom exchanges it with Eve's verifier.
+    let eve = browser(&app);
+    let eve_start = start(&eve).await;
+    let injected = with_param(&alice_back, "state", &param(&eve_start, "state"));
+    assert_eq!(callback(&eve, &injected).await, "/login?error=failed");
+    assert_eq!(me(&eve).await, Value::Null);
+    // The code itself was fine: with the right verifier (Alice's browser) it works.
+    assert_eq!(callback(&alice, &alice_back).await, "/");
+    assert_eq!(me(&alice).await["person"]["name"], "Octo Cat");
+    app.stop().await;
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn people_outside_the_allow_list_are_told_so_and_get_no_account(pool: PgPool) {
+    let (app, github) = spawn(pool.clone(), |_| {}).await;
+    github.consent_as("mallory");
+    let client = browser(&app);
+    let back = approve(&start(&client).await).await;
+    assert_eq!(callback(&client, &back).await, "/login?error=not_allowed");
+    assert_eq!(me(&client).await, Value::Null);
+    assert_eq!(count(&pool, "SELECT count(*) FROM users").await, 0);
+    assert_eq!(count(&pool, "SELECT count(*) FROM identities").await, 0);
+    let details: Value =
+        sqlx::query_scalar("SELECT details FROM audit_log WHERE action = 'sign_in_refused'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(details["domain"], "evil.example");
+    assert!(
+        !details.to_string().contains("mallory@"),
+        "no address of a refused person is kept"
+    );
+    // The page explains, and says nothing about whether an account exists.
+    let page = client
+        .get("/login?error=not_allowed")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("This account is not allowed to use this Warroom"));
+
+    // An invitation lets them in, with the invited role.
+    let invited_pool = pool.clone();
+    sqlx::query(
+        "INSERT INTO users (display_name, role, email) VALUES ('Ada', 'admin', 'ada@acme.example')",
+    )
+    .execute(&invited_pool)
+    .await
+    .unwrap();
+    sqlx::query("INSERT INTO invitations (email, role, invited_by) SELECT 'mallory@evil.example', 'responder', id FROM users WHERE email = 'ada@acme.example'")
+        .execute(&invited_pool)
+        .await
+        .unwrap();
+    let back = approve(&start(&client).await).await;
+    assert_eq!(callback(&client, &back).await, "/");
+    assert_eq!(me(&client).await["role"], "Responder");
+    assert_eq!(
+        count(&pool, "SELECT count(*) FROM invitations").await,
+        0,
+        "the invitation is used up"
+    );
+    app.stop().await;
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn an_unverified_address_or_a_github_outage_signs_nobody_in(pool: PgPool) {
+    let (app, github) = spawn(pool.clone(), |_| {}).await;
+    let client = browser(&app);
+    github.consent_as("unverified");
+    let back = approve(&start(&client).await).await;
+    assert_eq!(callback(&client, &back).await, "/login?error=unverified");
+
+    github.consent_as("octo");
+    for status in [500, 429] {
+        github.fail_api_with(Some(status));
+        let back = approve(&start(&client).await).await;
+        assert_eq!(
+            callback(&client, &back).await,
+            "/login?error=failed",
+            "GitHub answering {status}"
+        );
+        assert_eq!(me(&client).await, Value::Null);
+    }
+    assert_eq!(count(&pool, "SELECT count(*) FROM users").await, 0);
+    github.fail_api_with(None);
+    let back = approve(&start(&client).await).await;
+    assert_eq!(callback(&client, &back).await, "/");
+    app.stop().await;
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn sign_in_attempts_are_rate_limited_per_source(pool: PgPool) {
+    let (app, _github) = spawn(pool.clone(), |config| {
+        config.auth.sign_in_rate_per_minute = 3
+    })
+    .await;
+    let client = browser(&app);
+    let mut statuses = Vec::new();
+    for _ in 0..5 {
+        statuses.push(
+            client
+                .get("/auth/github/callback?code=x&state=y")
+                .await
+                .status()
+                .as_u16(),
+        );
+    }
+    if statuses != [303, 303, 303, 429, 429] {
+        // The minute may have turned during the loop.
+        assert!(statuses.contains(&429), "{statuses:?}");
+    }
+    let response = client.get("/auth/github/start").await;
+    if response.status() == 429 {
+        assert!(response.headers().contains_key("retry-after"));
+    }
+    assert!(
+        count(
+            &pool,
+            "SELECT count(*) FROM audit_log WHERE action = 'rate_limited'"
+        )
+        .await
+            >= 1
+    );
+    app.stop().await;
+}
