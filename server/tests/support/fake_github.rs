@@ -175,15 +175,17 @@ async fn access_token(
     Json(json!({ "access_token": token, "token_type": "bearer", "scope": "read:user,user:email,read:org" })).into_response()
 }
 
-fn account(inner: &Arc<Mutex<Inner>>, headers: &HeaderMap) -> Result<Account, Response> {
+fn account(
+    inner: &Arc<Mutex<Inner>>,
+    headers: &HeaderMap,
+) -> Result<Account, (StatusCode, Json<serde_json::Value>)> {
     let inner = inner.lock().unwrap();
     if let Some(status) = inner.api_failure {
         let status = StatusCode::from_u16(status).unwrap();
         return Err((
             status,
             Json(json!({ "message": "GitHub is having a bad day" })),
-        )
-            .into_response());
+        ));
     }
     let token = headers
         .get("authorization")
@@ -200,14 +202,13 @@ fn account(inner: &Arc<Mutex<Inner>>, headers: &HeaderMap) -> Result<Account, Re
                 StatusCode::UNAUTHORIZED,
                 Json(json!({ "message": "Bad credentials" })),
             )
-                .into_response()
         })
 }
 
 async fn user(State(inner): State<Arc<Mutex<Inner>>>, headers: HeaderMap) -> Response {
     match account(&inner, &headers) {
         Ok(a) => Json(json!({ "id": a.id, "login": a.login, "name": a.name })).into_response(),
-        Err(response) => response,
+        Err(refusal) => refusal.into_response(),
     }
 }
 
@@ -218,7 +219,7 @@ async fn emails(State(inner): State<Arc<Mutex<Inner>>>, headers: HeaderMap) -> R
             { "email": a.email, "primary": true, "verified": a.email_verified },
         ]))
         .into_response(),
-        Err(response) => response,
+        Err(refusal) => refusal.into_response(),
     }
 }
 
@@ -231,6 +232,6 @@ async fn orgs(State(inner): State<Arc<Mutex<Inner>>>, headers: HeaderMap) -> Res
                 .collect::<Vec<_>>(),
         )
         .into_response(),
-        Err(response) => response,
+        Err(refusal) => refusal.into_response(),
     }
 }
