@@ -32,8 +32,15 @@ pub fn Failure(error: AppError) -> impl IntoView {
         AppError::Unauthorized => view! { <Redirect path="/login"/> }.into_any(),
         other => view! {
             <section class="card narrow">
-                <h1>{if matches!(other, AppError::NotFound(_)) { "Not found" } else { "Something went wrong" }}</h1>
-                <p class="error" role="alert">{other.to_string()}</p>
+                <h1>{match other {
+                    AppError::NotFound(_) => "Not found",
+                    AppError::Forbidden => "Not allowed",
+                    _ => "Something went wrong",
+                }}</h1>
+                <p class="error" role="alert">{match other {
+                    AppError::Forbidden => "Your role does not include this. If you need it, ask an admin.".to_string(),
+                    other => other.to_string(),
+                }}</p>
                 <p><a href="/incidents">"Back to incidents"</a></p>
             </section>
         }
