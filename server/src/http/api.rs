@@ -4,7 +4,8 @@
 
 use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::extract::{ConnectInfo, FromRequestParts, MatchedPath, Path, Query};
+use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -47,54 +48,96 @@ fn error(err: AppError) -> Response {
     response
 }
 
-/// Checks the bearer token for `scope`, after the per-source rate limit. Unknown,
-/// revoked and expired tokens are refused alike.
-async fn authorize(
-    state: &AppState,
-    rate: ApiRate,
-    headers: &HeaderMap,
-    peer: SocketAddr,
-    scope: Scope,
-    route: &str,
-) -> Result<TokenHolder, Response> {
-    let source = Source::from_parts(headers, Some(peer), state.settings.trust_proxy);
-    if let Some(refusal) = rate_limited(state, "api", rate.0, &source).await {
-        return Err(refusal);
+/// What every API handler starts from: the request's source and headers, before the
+/// token is checked.
+pub struct ApiRequest {
+    state: AppState,
+    rate: u32,
+    headers: HeaderMap,
+    source: Source,
+    /// "GET /api/v1/incidents/{id}", for the audit log.
+    route: String,
+}
+
+impl FromRequestParts<AppState> for ApiRequest {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0);
+        let path = parts
+            .extensions
+            .get::<MatchedPath>()
+            .map(|p| p.as_str().to_string())
+            .unwrap_or_else(|| parts.uri.path().to_string());
+        Ok(ApiRequest {
+            state: state.clone(),
+            rate: parts
+                .extensions
+                .get::<ApiRate>()
+                .map(|r| r.0)
+                .unwrap_or(600),
+            source: Source::from_parts(&parts.headers, peer, state.settings.trust_proxy),
+            headers: parts.headers.clone(),
+            route: format!("{} {path}", parts.method),
+        })
     }
-    let presented = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
-    let mut conn = state.pool.acquire().await.map_err(|e| error(e.into()))?;
-    let holder = match presented {
-        Some(secret) => tokens::authenticate(&mut conn, secret, &source.ip)
-            .await
-            .map_err(error)?,
-        None => None,
-    };
-    let Some(holder) = holder else {
-        let event = AuditEvent::new(AuditAction::TokenRefused, &source)
-            .refused()
-            .target(route)
-            .details(json!({ "reason": if presented.is_some() { "unknown, revoked or expired token" } else { "no token" } }));
-        record(&mut conn, &event).await.map_err(error)?;
-        return Err(error(AppError::Unauthorized));
-    };
-    if !holder.has(scope) {
-        let event = AuditEvent::new(AuditAction::TokenRefused, &source)
-            .refused()
+}
+
+impl ApiRequest {
+    /// Checks the bearer token for `scope`, after the per-source rate limit. Unknown,
+    /// revoked and expired tokens are refused alike.
+    async fn authorize(&self, scope: Scope) -> Result<TokenHolder, Response> {
+        let (state, source, route) = (&self.state, &self.source, self.route.as_str());
+        if let Some(refusal) = rate_limited(state, "api", self.rate, source).await {
+            return Err(refusal);
+        }
+        let presented = self
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim);
+        let mut conn = state.pool.acquire().await.map_err(|e| error(e.into()))?;
+        let holder = match presented {
+            Some(secret) => tokens::authenticate(&mut conn, secret, &source.ip)
+                .await
+                .map_err(error)?,
+            None => None,
+        };
+        let Some(holder) = holder else {
+            let reason = if presented.is_some() {
+                "unknown, revoked or expired token"
+            } else {
+                "no token"
+            };
+            let event = AuditEvent::new(AuditAction::TokenRefused, source)
+                .refused()
+                .target(route)
+                .details(json!({ "reason": reason }));
+            record(&mut conn, &event).await.map_err(error)?;
+            return Err(error(AppError::Unauthorized));
+        };
+        if !holder.has(scope) {
+            let event = AuditEvent::new(AuditAction::TokenRefused, source)
+                .refused()
+                .by_token(holder.token_id)
+                .target(route)
+                .details(json!({ "reason": "missing scope", "scope": scope.as_str() }));
+            record(&mut conn, &event).await.map_err(error)?;
+            return Err(error(AppError::Forbidden));
+        }
+        let event = AuditEvent::new(AuditAction::TokenUsed, source)
             .by_token(holder.token_id)
-            .target(route)
-            .details(json!({ "reason": "missing scope", "scope": scope.as_str() }));
+            .target(route);
         record(&mut conn, &event).await.map_err(error)?;
-        return Err(error(AppError::Forbidden));
+        Ok(holder)
     }
-    let event = AuditEvent::new(AuditAction::TokenUsed, &source)
-        .by_token(holder.token_id)
-        .target(route);
-    record(&mut conn, &event).await.map_err(error)?;
-    Ok(holder)
 }
 
 #[derive(Deserialize)]
@@ -103,25 +146,11 @@ struct ListQuery {
     status: Option<String>,
 }
 
-async fn list_incidents(
-    State(state): State<AppState>,
-    axum::Extension(rate): axum::Extension<ApiRate>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    Query(query): Query<ListQuery>,
-) -> Response {
-    if let Err(refusal) = authorize(
-        &state,
-        rate,
-        &headers,
-        peer,
-        Scope::IncidentsRead,
-        "GET /api/v1/incidents",
-    )
-    .await
-    {
+async fn list_incidents(api: ApiRequest, Query(query): Query<ListQuery>) -> Response {
+    if let Err(refusal) = api.authorize(Scope::IncidentsRead).await {
         return refusal;
     }
+    let state = &api.state;
     let statuses = match query.status.as_deref().unwrap_or("open").trim() {
         "all" => None,
         "open" | "" => Some(Status::ALL.into_iter().filter(|s| s.is_open()).collect()),
@@ -141,25 +170,11 @@ async fn list_incidents(
     }
 }
 
-async fn get_incident(
-    State(state): State<AppState>,
-    axum::Extension(rate): axum::Extension<ApiRate>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    Path(id): Path<i64>,
-) -> Response {
-    if let Err(refusal) = authorize(
-        &state,
-        rate,
-        &headers,
-        peer,
-        Scope::IncidentsRead,
-        "GET /api/v1/incidents/{id}",
-    )
-    .await
-    {
+async fn get_incident(api: ApiRequest, Path(id): Path<i64>) -> Response {
+    if let Err(refusal) = api.authorize(Scope::IncidentsRead).await {
         return refusal;
     }
+    let state = &api.state;
     let result = async {
         let mut conn = state.pool.acquire().await?;
         let incident = incidents::summary(&mut conn, id).await?;
@@ -183,22 +198,11 @@ struct Declaration {
 }
 
 async fn declare_incident(
-    State(state): State<AppState>,
-    axum::Extension(rate): axum::Extension<ApiRate>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    api: ApiRequest,
     body: Result<Json<Declaration>, axum::extract::rejection::JsonRejection>,
 ) -> Response {
-    let holder = match authorize(
-        &state,
-        rate,
-        &headers,
-        peer,
-        Scope::IncidentsWrite,
-        "POST /api/v1/incidents",
-    )
-    .await
-    {
+    let state = &api.state;
+    let holder = match api.authorize(Scope::IncidentsWrite).await {
         Ok(holder) => holder,
         Err(refusal) => return refusal,
     };

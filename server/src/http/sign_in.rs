@@ -18,7 +18,9 @@ use warroom_app::auth::store::{self as auth_store, ExternalSignIn};
 use warroom_app::state::AppState;
 
 use crate::db::rate_limits::{self, Verdict};
-use crate::identity::{same_state, PendingSignIn, Providers, SignInError, SIGN_IN_WINDOW};
+use crate::identity::{
+    same_state, PendingSignIn, Provider, Providers, SignInError, SIGN_IN_WINDOW,
+};
 
 /// The session key of a sign-in in progress.
 const PENDING_KEY: &str = "pending_sign_in";
@@ -72,6 +74,25 @@ pub async fn rate_limited(
     }
 }
 
+/// The source of a sign-in request, counted against its rate limit, and the provider it
+/// names.
+async fn admit_attempt(
+    state: &AppState,
+    service: &SignInService,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+    key: &str,
+) -> Result<(Source, Arc<Provider>), Response> {
+    let source = Source::from_parts(headers, Some(peer), state.settings.trust_proxy);
+    if let Some(refusal) = rate_limited(state, "sign-in", service.rate_per_minute, &source).await {
+        return Err(refusal);
+    }
+    match service.providers.get(key) {
+        Some(provider) => Ok((source, provider)),
+        None => Err((StatusCode::NOT_FOUND, "No such sign-in method.").into_response()),
+    }
+}
+
 pub async fn start(
     State(state): State<AppState>,
     Extension(service): Extension<Arc<SignInService>>,
@@ -80,12 +101,9 @@ pub async fn start(
     session: Session,
     Path(key): Path<String>,
 ) -> Response {
-    let source = Source::from_parts(&headers, Some(peer), state.settings.trust_proxy);
-    if let Some(refusal) = rate_limited(&state, "sign-in", service.rate_per_minute, &source).await {
-        return refusal;
-    }
-    let Some(provider) = service.providers.get(&key) else {
-        return (StatusCode::NOT_FOUND, "No such sign-in method.").into_response();
+    let (_source, provider) = match admit_attempt(&state, &service, peer, &headers, &key).await {
+        Ok(found) => found,
+        Err(refusal) => return refusal,
     };
     match service
         .providers
@@ -137,12 +155,9 @@ pub async fn callback(
     Path(key): Path<String>,
     Query(params): Query<CallbackParams>,
 ) -> Response {
-    let source = Source::from_parts(&headers, Some(peer), state.settings.trust_proxy);
-    if let Some(refusal) = rate_limited(&state, "sign-in", service.rate_per_minute, &source).await {
-        return refusal;
-    }
-    let Some(provider) = service.providers.get(&key) else {
-        return (StatusCode::NOT_FOUND, "No such sign-in method.").into_response();
+    let (source, provider) = match admit_attempt(&state, &service, peer, &headers, &key).await {
+        Ok(found) => found,
+        Err(refusal) => return refusal,
     };
     // Taken out at once: a second callback with the same state finds nothing.
     let pending: Option<PendingSignIn> = session.remove(PENDING_KEY).await.unwrap_or(None);
