@@ -57,6 +57,9 @@ pub async fn serve(
     if !sign_in.providers.is_empty() && !config.auth.admits_anyone() {
         tracing::warn!("identity providers are configured but nobody may sign in: set WARROOM_ADMINS or an allow-list");
     }
+    warroom_app::audit::store::record_settings_if_changed(&pool, config.auth.summary())
+        .await
+        .context("recording the sign-in settings")?;
     let hub = live::LiveHub::new(pool.clone(), shutdown.clone());
     let background = hub.clone().spawn_tasks();
     let sessions = tokio::spawn(db::delete_expired_sessions(pool.clone(), shutdown.clone()));

@@ -960,7 +960,8 @@ async fn the_audit_log_is_append_only_and_filterable(pool: PgPool) {
             "invitation_created",
             "access_refused",
             "sign_in",
-            "sign_in"
+            "sign_in",
+            "config_changed"
         ]
     );
     let refused = admin
@@ -1003,4 +1004,52 @@ async fn the_audit_log_is_append_only_and_filterable(pool: PgPool) {
         )
         .await;
     app.stop().await;
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn changed_sign_in_settings_are_recorded_once_per_change(pool: PgPool) {
+    let config_with = |admins: &'static str| {
+        let mut config = Config::for_tests();
+        config.auth = warroom::config::auth::AuthConfig::load(&|name| match name {
+            "WARROOM_ADMINS" => Some(admins.to_string()),
+            "WARROOM_OIDC_ISSUER" => Some("https://sso.example.com".into()),
+            "WARROOM_OIDC_CLIENT_ID" => Some("warroom".into()),
+            "WARROOM_OIDC_CLIENT_SECRET" => Some("very-secret".into()),
+            _ => None,
+        })
+        .unwrap();
+        config
+    };
+    for admins in [
+        "a@example.com",
+        "a@example.com",
+        "a@example.com,b@example.com",
+    ] {
+        let app = TestApp::spawn_with(pool.clone(), config_with(admins)).await;
+        assert_eq!(Client::new(&app.base).get("/readyz").await.status(), 200);
+        app.stop().await;
+    }
+    let recorded: Vec<Value> = sqlx::query_scalar(
+        "SELECT details FROM audit_log WHERE action = 'config_changed' ORDER BY id",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        recorded.len(),
+        2,
+        "the unchanged restart recorded nothing: {recorded:?}"
+    );
+    assert_eq!(recorded[1]["before"]["admins"], json!(["a@example.com"]));
+    assert_eq!(
+        recorded[1]["now"]["admins"],
+        json!(["a@example.com", "b@example.com"])
+    );
+    assert_eq!(
+        recorded[1]["now"]["providers"][0]["issuer"],
+        "https://sso.example.com"
+    );
+    assert!(!recorded
+        .iter()
+        .any(|d| d.to_string().contains("very-secret")));
 }

@@ -20,10 +20,11 @@ pub enum AuditAction {
     TokenUsed,
     TokenRefused,
     RateLimited,
+    ConfigChanged,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 14] = [
+    pub const ALL: [AuditAction; 15] = [
         AuditAction::SignIn,
         AuditAction::SignInRefused,
         AuditAction::SignOut,
@@ -38,6 +39,7 @@ impl AuditAction {
         AuditAction::TokenUsed,
         AuditAction::TokenRefused,
         AuditAction::RateLimited,
+        AuditAction::ConfigChanged,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -56,6 +58,7 @@ impl AuditAction {
             AuditAction::TokenUsed => "token_used",
             AuditAction::TokenRefused => "token_refused",
             AuditAction::RateLimited => "rate_limited",
+            AuditAction::ConfigChanged => "config_changed",
         }
     }
 
@@ -75,6 +78,7 @@ impl AuditAction {
             AuditAction::TokenUsed => "Token used",
             AuditAction::TokenRefused => "Token refused",
             AuditAction::RateLimited => "Rate limited",
+            AuditAction::ConfigChanged => "Sign-in settings changed",
         }
     }
 

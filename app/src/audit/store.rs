@@ -81,6 +81,35 @@ pub async fn record(conn: &mut PgConnection, event: &AuditEvent) -> Result<(), A
     Ok(())
 }
 
+/// Records the sign-in settings a server started with, when they differ from the last
+/// ones recorded (replicas starting together record them once: they take a lock).
+pub async fn record_settings_if_changed(
+    pool: &PgPool,
+    settings: serde_json::Value,
+) -> Result<bool, AppError> {
+    let mut tx = pool.begin().await?;
+    sqlx::query!("SELECT pg_advisory_xact_lock(hashtext('warroom_config_changed'))")
+        .execute(&mut *tx)
+        .await?;
+    let last = sqlx::query_scalar!(
+        "SELECT details FROM audit_log WHERE action = 'config_changed' ORDER BY id DESC LIMIT 1"
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    let changed = last.as_ref().and_then(|d| d.get("now")) != Some(&settings);
+    if changed {
+        let event = AuditEvent::new(AuditAction::ConfigChanged, &Source::default())
+            .target("configuration")
+            .details(serde_json::json!({
+                "before": last.and_then(|mut d| d.get_mut("now").map(serde_json::Value::take)),
+                "now": settings,
+            }));
+        record(&mut tx, &event).await?;
+    }
+    tx.commit().await?;
+    Ok(changed)
+}
+
 /// Which entries to read.
 #[derive(Clone, Debug, Default)]
 pub struct AuditFilter {

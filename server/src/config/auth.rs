@@ -254,6 +254,28 @@ impl AuthConfig {
         Ok(config)
     }
 
+    /// What the audit log keeps of these settings (never secrets).
+    pub fn summary(&self) -> serde_json::Value {
+        serde_json::json!({
+            "providers": self.providers.iter().map(|p| serde_json::json!({
+                "key": p.key,
+                "name": p.name,
+                "client_id": p.client_id,
+                "issuer": match &p.kind {
+                    ProviderKind::GitHub { web_url, .. } => web_url,
+                    ProviderKind::Oidc { issuer } => issuer,
+                },
+            })).collect::<Vec<_>>(),
+            "admins": self.access.admins,
+            "allowed_domains": self.access.allowed_domains,
+            "allowed_emails": self.access.allowed_emails,
+            "allowed_github_orgs": self.access.allowed_github_orgs,
+            "default_role": self.access.default_role.unwrap_or(Role::Viewer).as_str(),
+            "session_idle_minutes": self.session_idle.num_minutes(),
+            "session_lifetime_hours": self.session_lifetime.num_hours(),
+        })
+    }
+
     /// Whether anyone at all could be admitted by configuration (invitations need an admin).
     pub fn admits_anyone(&self) -> bool {
         let a = &self.access;
