@@ -122,4 +122,11 @@ test('an admin makes a responder a viewer, whose open room then loses its contro
   await expect(responder.getByLabel('Add to timeline')).toHaveCount(0);
   await expect(responder.getByRole('button', { name: '→ Identified' })).toHaveCount(0);
   await expect(responder.getByRole('link', { name: 'Declare' })).toHaveCount(0);
+  // Not only hidden: the server refuses the viewer's writes.
+  const incidentId = new URL(responder.url()).pathname.split('/').pop()!;
+  const write = await responder.request.post(`${warroom.baseUrl}/api/set_status`, {
+    form: { incident_id: incidentId, status: 'identified' },
+    headers: { Origin: warroom.baseUrl },
+  });
+  expect(write.status()).toBe(403);
 });
