@@ -8,7 +8,8 @@ use super::api::{
     get_me, list_invitations, list_members, my_sessions, sign_in_options, DevSignIn, EndSession,
     InviteMember, SetMemberRole, SignOutEverywhere, WithdrawInvitation,
 };
-use super::model::Role;
+use super::model::{Capability, Role};
+use crate::ui::layout::signed_in_can;
 use crate::ui::{ago, date_time, ErrorNote, Failure};
 
 /// Why a sign-in came back to this page, in words (the `error` query parameter).
@@ -184,6 +185,11 @@ pub fn PeoplePage() -> impl IntoView {
     );
     view! {
         <Title text="People"/>
+        // Someone who may not see this page reads why, and nothing of the page itself.
+        <Transition fallback=|| ()>
+            {move || members.get().and_then(|r| r.err()).map(|error| view! { <Failure error/> })}
+        </Transition>
+        <AdminOnly>
         <AdminTabs/>
         <section class="card">
             <h1>"People and roles"</h1>
@@ -262,6 +268,20 @@ pub fn PeoplePage() -> impl IntoView {
                 })}
             </Transition>
         </section>
+        </AdminOnly>
+    }
+}
+
+/// Its children only for admins (read from the signed-in person the layout loads). The
+/// server refuses the data to anyone else regardless; this keeps the page's frame away
+/// from them too.
+#[component]
+pub fn AdminOnly(children: ChildrenFn) -> impl IntoView {
+    let is_admin = signed_in_can(Capability::Administer);
+    view! {
+        <Transition fallback=|| ()>
+            <Show when=move || is_admin.get()>{children()}</Show>
+        </Transition>
     }
 }
 
