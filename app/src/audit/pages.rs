@@ -7,7 +7,7 @@ use leptos_router::{components::Form, hooks::use_query_map};
 use super::api::get_audit_log;
 use super::model::AuditAction;
 use crate::auth::api::list_members;
-use crate::auth::pages::{AdminOnly, AdminTabs};
+use crate::auth::pages::AdminPage;
 use crate::ui::{date_time, Failure};
 
 #[component]
@@ -39,12 +39,7 @@ pub fn AuditPage() -> impl IntoView {
     };
     view! {
         <Title text="Audit log"/>
-        // Someone who may not see this page reads why, and nothing of the page itself.
-        <Transition fallback=|| ()>
-            {move || page.get().and_then(|r| r.err()).map(|error| view! { <Failure error/> })}
-        </Transition>
-        <AdminOnly>
-        <AdminTabs/>
+        <AdminPage refusal=Signal::derive(move || page.get().and_then(|r| r.err()))>
         <section class="card">
             <h1>"Audit log"</h1>
             <p class="muted">"Every sign-in, refusal, role change and token use, newest first. Entries cannot be changed or deleted."</p>
@@ -103,6 +98,6 @@ pub fn AuditPage() -> impl IntoView {
                 })}
             </Transition>
         </section>
-        </AdminOnly>
+        </AdminPage>
     }
 }

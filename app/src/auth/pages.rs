@@ -185,12 +185,7 @@ pub fn PeoplePage() -> impl IntoView {
     );
     view! {
         <Title text="People"/>
-        // Someone who may not see this page reads why, and nothing of the page itself.
-        <Transition fallback=|| ()>
-            {move || members.get().and_then(|r| r.err()).map(|error| view! { <Failure error/> })}
-        </Transition>
-        <AdminOnly>
-        <AdminTabs/>
+        <AdminPage refusal=Signal::derive(move || members.get().and_then(|r| r.err()))>
         <section class="card">
             <h1>"People and roles"</h1>
             <p class="muted">{Role::ALL.into_iter().map(|r| format!("{}: {}.", r.label(), r.description())).collect::<Vec<_>>().join(" ")}</p>
@@ -268,26 +263,34 @@ pub fn PeoplePage() -> impl IntoView {
                 })}
             </Transition>
         </section>
-        </AdminOnly>
+        </AdminPage>
     }
 }
 
-/// Its children only for admins (read from the signed-in person the layout loads). The
-/// server refuses the data to anyone else regardless; this keeps the page's frame away
-/// from them too.
+/// The frame of an admin page: admins see the tabs and the page; anyone else reads only
+/// why not (`refusal`: the error of the page's main data, which the server refuses them).
 #[component]
-pub fn AdminOnly(children: ChildrenFn) -> impl IntoView {
+pub fn AdminPage(
+    #[prop(into)] refusal: Signal<Option<crate::error::AppError>>,
+    children: ChildrenFn,
+) -> impl IntoView {
     let is_admin = signed_in_can(Capability::Administer);
     view! {
         <Transition fallback=|| ()>
-            <Show when=move || is_admin.get()>{children()}</Show>
+            {move || refusal.get().map(|error| view! { <Failure error/> })}
+        </Transition>
+        <Transition fallback=|| ()>
+            <Show when=move || is_admin.get()>
+                <AdminTabs/>
+                {children()}
+            </Show>
         </Transition>
     }
 }
 
 /// Links between the admin pages.
 #[component]
-pub fn AdminTabs() -> impl IntoView {
+fn AdminTabs() -> impl IntoView {
     view! {
         <nav class="tabs" aria-label="Administration">
             <a href="/admin/people">"People"</a>

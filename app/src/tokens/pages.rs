@@ -5,7 +5,7 @@ use leptos_meta::Title;
 
 use super::api::{list_tokens, CreateToken, RevokeToken};
 use super::model::Scope;
-use crate::auth::pages::{AdminOnly, AdminTabs};
+use crate::auth::pages::AdminPage;
 use crate::ui::{date_time, ErrorNote, Failure};
 
 #[component]
@@ -18,12 +18,7 @@ pub fn TokensPage() -> impl IntoView {
     );
     view! {
         <Title text="API tokens"/>
-        // Someone who may not see this page reads why, and nothing of the page itself.
-        <Transition fallback=|| ()>
-            {move || tokens.get().and_then(|r| r.err()).map(|error| view! { <Failure error/> })}
-        </Transition>
-        <AdminOnly>
-        <AdminTabs/>
+        <AdminPage refusal=Signal::derive(move || tokens.get().and_then(|r| r.err()))>
         <section class="card">
             <h1>"API tokens"</h1>
             <p class="muted">
@@ -106,6 +101,6 @@ pub fn TokensPage() -> impl IntoView {
                 })}
             </Transition>
         </section>
-        </AdminOnly>
+        </AdminPage>
     }
 }
