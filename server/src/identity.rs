@@ -55,7 +55,6 @@ pub enum SignInError {
 /// (a token endpoint that redirects must not send our secrets elsewhere).
 pub struct Providers {
     by_key: HashMap<String, Arc<Provider>>,
-    order: Vec<String>,
     http: reqwest::Client,
 }
 
@@ -84,11 +83,7 @@ impl Providers {
                 )
             })
             .collect();
-        Ok(Providers {
-            by_key,
-            order: configs.iter().map(|c| c.key.clone()).collect(),
-            http,
-        })
+        Ok(Providers { by_key, http })
     }
 
     pub fn get(&self, key: &str) -> Option<Arc<Provider>> {
@@ -96,7 +91,7 @@ impl Providers {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.order.is_empty()
+        self.by_key.is_empty()
     }
 
     /// The URL to send the browser to, and what to remember until the callback.

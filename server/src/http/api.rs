@@ -22,7 +22,7 @@ use warroom_app::state::AppState;
 use warroom_app::tokens::model::Scope;
 use warroom_app::tokens::store::{self as tokens, TokenHolder};
 
-use super::sign_in::rate_limited;
+use super::rate_limit::rate_limited;
 
 /// Requests per source and minute (set from the configuration when the router is built).
 #[derive(Clone, Copy)]

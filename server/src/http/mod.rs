@@ -6,6 +6,7 @@ pub mod csp;
 pub mod health;
 pub mod live;
 pub mod origin;
+pub mod rate_limit;
 pub mod sign_in;
 
 use std::sync::Arc;

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, Path, Query, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Extension;
 use serde::Deserialize;
@@ -17,7 +17,7 @@ use warroom_app::auth::request::Source;
 use warroom_app::auth::store::{self as auth_store, ExternalSignIn};
 use warroom_app::state::AppState;
 
-use crate::db::rate_limits::{self, Verdict};
+use super::rate_limit::rate_limited;
 use crate::identity::{
     same_state, PendingSignIn, Provider, Providers, SignInError, SIGN_IN_WINDOW,
 };
@@ -36,41 +36,6 @@ pub struct SignInService {
 impl SignInService {
     fn redirect_uri(&self, key: &str) -> String {
         format!("{}/auth/{key}/callback", self.base_url)
-    }
-}
-
-/// Counts this request against the per-source sign-in limit; `Some` answer when over it.
-pub async fn rate_limited(
-    state: &AppState,
-    bucket: &str,
-    limit: u32,
-    source: &Source,
-) -> Option<Response> {
-    match rate_limits::hit(&state.pool, &format!("{bucket}:{}", source.ip), limit).await {
-        Ok(Verdict::Allowed) => None,
-        Ok(Verdict::Limited { first, retry_after }) => {
-            if first {
-                let event = AuditEvent::new(AuditAction::RateLimited, source)
-                    .refused()
-                    .target(bucket);
-                if let Ok(mut conn) = state.pool.acquire().await {
-                    let _ = record(&mut conn, &event).await;
-                }
-            }
-            Some(
-                (
-                    StatusCode::TOO_MANY_REQUESTS,
-                    [(header::RETRY_AFTER, retry_after.to_string())],
-                    "Too many attempts from your address. Wait a minute and try again.",
-                )
-                    .into_response(),
-            )
-        }
-        Err(err) => {
-            // Refusing everyone because the counter failed would be worse than not counting.
-            tracing::warn!(error = format!("{err:#}"), "rate limit check failed");
-            None
-        }
     }
 }
 
