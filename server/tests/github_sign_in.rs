@@ -147,12 +147,17 @@ async fn org_members_sign_in_with_github_and_configured_admins_are_admins(pool: 
     let (app, github) = spawn(pool.clone(), |_| {}).await;
     let client = browser(&app);
     github.consent_as("octo");
-    let authorize = start(&client).await;
+    // Starting sets a session cookie (it holds the attempt)…
+    let started = client.get("/auth/github/start").await;
+    assert_eq!(started.status(), 303);
+    let pending_cookie = started.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let authorize = location(&started);
     assert!(authorize.starts_with(&format!("{}/login/oauth/authorize?", github.base)));
     assert_eq!(param(&authorize, "code_challenge_method"), "S256");
     assert!(param(&authorize, "scope").contains("read:org"));
-    let pending_cookie = client.get("/api/me").await; // any request: the session exists now
-    drop(pending_cookie);
     let back = approve(&authorize).await;
     assert!(
         back.starts_with(&format!("{}/auth/github/callback?", app.base)),
@@ -160,8 +165,13 @@ async fn org_members_sign_in_with_github_and_configured_admins_are_admins(pool: 
     );
     let response = client.http.get(&back).send().await.unwrap();
     assert_eq!(location(&response), "/");
-    assert!(
-        response.headers().get("set-cookie").is_some(),
+    // …which signing in replaces: the id an attacker could have planted is not the one
+    // that is signed in.
+    let id = |cookie: &str| cookie.split(';').next().unwrap().to_string();
+    let signed_in_cookie = response.headers()["set-cookie"].to_str().unwrap();
+    assert_ne!(
+        id(&pending_cookie),
+        id(signed_in_cookie),
         "the session id is rotated at sign-in"
     );
     let octo = me(&client).await;
