@@ -5,11 +5,11 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use super::api::{
-    get_me, list_invitations, list_members, my_sessions, sign_in_options, DevSignIn, EndSession,
+    list_invitations, list_members, my_sessions, sign_in_options, DevSignIn, EndSession,
     InviteMember, SetMemberRole, SignOutEverywhere, WithdrawInvitation,
 };
 use super::model::{Capability, Role};
-use crate::ui::layout::signed_in_can;
+use crate::ui::layout::{signed_in_can, CurrentUser};
 use crate::ui::{ago, date_time, ErrorNote, Failure};
 
 /// Why a sign-in came back to this page, in words (the `error` query parameter).
@@ -96,7 +96,8 @@ pub fn LoginPage() -> impl IntoView {
 pub fn AccountPage() -> impl IntoView {
     let end = ServerAction::<EndSession>::new();
     let everywhere = ServerAction::<SignOutEverywhere>::new();
-    let me = Resource::new(|| (), |_| get_me());
+    // The layout already loads who is signed in.
+    let me = expect_context::<CurrentUser>().0;
     let sessions = Resource::new(move || end.version().get(), |_| my_sessions());
     view! {
         <Title text="Your account"/>
