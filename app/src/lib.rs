@@ -10,6 +10,7 @@ pub mod incidents;
 pub mod markdown;
 #[cfg(feature = "ssr")]
 pub mod state;
+pub mod status;
 pub mod tokens;
 pub mod ui;
 

@@ -1,0 +1,4 @@
+//! The public status page's domain: components and groups, public updates, maintenance,
+//! uptime, subscribers and the status page's branding.
+
+pub mod model;
