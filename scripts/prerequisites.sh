@@ -66,6 +66,22 @@ ensure_chromium() {
 
 ensure_bench_tools() {
   command -v wrk >/dev/null || apt_install wrk
+  ensure_nginx
+}
+
+# The status-page bench runs nginx itself (own config, port and paths); the package's own
+# service must not start on port 80, so service starts are refused while it installs
+# unless the machine already has a policy (containers usually refuse them anyway).
+ensure_nginx() {
+  if command -v nginx >/dev/null || [ -x /usr/sbin/nginx ]; then return; fi
+  local policy=/usr/sbin/policy-rc.d
+  if [ -e "$policy" ]; then apt_install nginx-light; return; fi
+  printf '#!/bin/sh\nexit 101\n' | sudo_if_needed tee "$policy" >/dev/null
+  sudo_if_needed chmod 0755 "$policy"
+  local status=0
+  apt_install nginx-light || status=$?
+  sudo_if_needed rm -f "$policy"
+  return "$status"
 }
 
 ensure_build() {
