@@ -5,6 +5,7 @@ pub mod db;
 pub mod http;
 pub mod identity;
 pub mod live;
+pub mod status;
 pub mod telemetry;
 
 use std::future::Future;

@@ -1,0 +1,4 @@
+//! The public status page on the server: its HTML, feeds and Statuspage-compatible JSON,
+//! each rendered from one `PublicData` snapshot.
+
+pub mod pages;
