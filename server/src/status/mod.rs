@@ -2,3 +2,4 @@
 //! each rendered from one `PublicData` snapshot.
 
 pub mod pages;
+pub mod v2;
