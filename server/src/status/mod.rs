@@ -1,5 +1,6 @@
 //! The public status page on the server: its HTML, feeds and Statuspage-compatible JSON,
 //! each rendered from one `PublicData` snapshot.
 
+pub mod feeds;
 pub mod pages;
 pub mod v2;
