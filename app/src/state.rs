@@ -41,6 +41,8 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub pool: PgPool,
     pub settings: Arc<Settings>,
+    /// Background jobs enqueued inside request transactions.
+    pub jobs: crate::jobs::Jobs,
 }
 
 impl AppState {

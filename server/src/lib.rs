@@ -4,15 +4,18 @@ pub mod config;
 pub mod db;
 pub mod http;
 pub mod identity;
+pub mod jobs;
 pub mod live;
 pub mod status;
 pub mod telemetry;
 
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use anyhow::Context;
+use axum::response::IntoResponse;
+use axum::Router;
 use sqlx::PgPool;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -23,17 +26,124 @@ use crate::config::Config;
 
 /// Serves Warroom on `listener` until `shutdown` is cancelled, then drains: live streams
 /// end, in-flight requests finish, this replica's viewers leave their rooms.
+///
+/// The public status page is served from the first moment, from its snapshot on disk if
+/// Postgres is not reachable yet; the rest of Warroom answers 503 until the database is
+/// there and migrated.
 pub async fn serve(
     config: &Config,
     pool: PgPool,
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
+    let bound = listener.local_addr()?;
+    let site =
+        status::site::StatusSite::new(config.status_snapshot.clone(), config.base_url(bound));
+    let backend = Arc::new(OnceLock::new());
+    let app: Arc<OnceLock<Router>> = Arc::new(OnceLock::new());
+    let router = status::routes::routes(status::routes::StatusState {
+        site: site.clone(),
+        backend: backend.clone(),
+    })
+    .layer(axum::middleware::from_fn_with_state(
+        http::origin::OriginPolicy::new(config.public_url.clone()),
+        http::origin::require_same_origin,
+    ))
+    .fallback({
+        let app = app.clone();
+        move |request: axum::extract::Request| {
+            let app = app.clone();
+            async move {
+                use tower::ServiceExt;
+                match app.get() {
+                    Some(router) => router.clone().oneshot(request).await.into_response(),
+                    None => (
+                        axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                        [(axum::http::header::RETRY_AFTER, "5")],
+                        "Warroom is starting: waiting for its database.",
+                    )
+                        .into_response(),
+                }
+            }
+        }
+    });
+
+    tracing::info!(addr = %bound, "Warroom is listening");
+    let stop = shutdown.clone();
+    let server = tokio::spawn(async move {
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move { stop.cancelled().await })
+        .await
+    });
+
+    let background = match start_app(config, &pool, bound, &site, &app, &backend, &shutdown).await {
+        Ok(background) => background,
+        Err(err) => {
+            shutdown.cancel();
+            let _ = server.await;
+            return Err(err);
+        }
+    };
+    let served = server
+        .await
+        .context("the HTTP server task")?
+        .context("serving HTTP");
+    shutdown.cancel();
+    if let Some((hub, tasks)) = background {
+        hub.leave_all().await;
+        for task in tasks {
+            let _ = task.await;
+        }
+    }
+    served
+}
+
+/// Connections of the job workers' pool: 3 jobs × 2 listeners, and 6 running tasks.
+const JOB_CONNECTIONS: u32 = 12;
+
+/// Waits for Postgres, migrates, then starts the application and its background work.
+/// `None` when shut down before the database came.
+async fn start_app(
+    config: &Config,
+    pool: &PgPool,
+    bound: std::net::SocketAddr,
+    site: &Arc<status::site::StatusSite>,
+    app: &OnceLock<Router>,
+    backend: &OnceLock<status::routes::Backend>,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<Option<(Arc<live::LiveHub>, Vec<tokio::task::JoinHandle<()>>)>> {
+    let mut warned = false;
+    loop {
+        match db::migrate(pool).await {
+            Ok(()) => break,
+            Err(err) => {
+                if !warned {
+                    tracing::warn!(error = format!("{err:#}"), "waiting for the database");
+                    warned = true;
+                }
+                tokio::select! {
+                    _ = shutdown.cancelled() => return Ok(None),
+                    _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+                }
+            }
+        }
+    }
+    let webhooks = jobs::webhooks::WebhookClient::new(config.webhooks_allow_private)?;
+    // The job workers hold two listening connections per job and one per running task:
+    // their own pool keeps them from starving requests.
+    let jobs_pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(JOB_CONNECTIONS)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_lazy_with((*pool.connect_options()).clone());
+    let jobs = jobs::build(&jobs_pool, site.clone(), webhooks.clone()).await?;
     let state = AppState {
-        leptos_options: config.leptos_options(listener.local_addr()?),
+        leptos_options: config.leptos_options(bound),
         pool: pool.clone(),
         settings: Arc::new(Settings {
-            dev_sign_in: config.dev_sign_in_enabled(listener.local_addr()?),
+            dev_sign_in: config.dev_sign_in_enabled(bound),
             bridge_url_template: config.bridge_url_template.clone(),
             providers: config
                 .auth
@@ -49,41 +159,41 @@ pub async fn serve(
             session_lifetime: config.auth.session_lifetime,
             trust_proxy: config.auth.trust_proxy,
         }),
+        jobs: jobs.app.clone(),
     };
     let sign_in = Arc::new(http::sign_in::SignInService {
         providers: identity::Providers::new(&config.auth.providers)?,
-        base_url: config.base_url(listener.local_addr()?),
+        base_url: config.base_url(bound),
         rate_per_minute: config.auth.sign_in_rate_per_minute,
     });
     if !sign_in.providers.is_empty() && !config.auth.admits_anyone() {
         tracing::warn!("identity providers are configured but nobody may sign in: set WARROOM_ADMINS or an allow-list");
     }
-    warroom_app::audit::store::record_settings_if_changed(&pool, config.auth.summary())
+    warroom_app::audit::store::record_settings_if_changed(pool, config.auth.summary())
         .await
         .context("recording the sign-in settings")?;
     let hub = live::LiveHub::new(pool.clone(), shutdown.clone());
-    let background = hub.clone().spawn_tasks();
-    let sessions = tokio::spawn(db::delete_expired_sessions(pool.clone(), shutdown.clone()));
-    let counters = tokio::spawn(db::rate_limits::delete_old(pool.clone(), shutdown.clone()));
-    let router = http::router(state, hub.clone(), sign_in, config);
-
-    tracing::info!(addr = %listener.local_addr()?, "Warroom is listening");
-    let stop = shutdown.clone();
-    axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move { stop.cancelled().await })
-    .await
-    .context("serving HTTP")?;
-    shutdown.cancel();
-    hub.leave_all().await;
-    for task in background {
-        let _ = task.await;
-    }
-    let _ = sessions.await;
-    let _ = counters.await;
-    Ok(())
+    let mut background = hub.clone().spawn_tasks();
+    background.push(tokio::spawn(db::delete_expired_sessions(
+        pool.clone(),
+        shutdown.clone(),
+    )));
+    background.push(tokio::spawn(db::rate_limits::delete_old(
+        pool.clone(),
+        shutdown.clone(),
+    )));
+    background.push(tokio::spawn(
+        site.clone().keep_fresh(pool.clone(), shutdown.clone()),
+    ));
+    background.extend(jobs.spawn(jobs_pool, shutdown.clone()));
+    let _ = backend.set(status::routes::Backend {
+        pool: pool.clone(),
+        jobs,
+        webhooks,
+        trust_proxy: config.auth.trust_proxy,
+    });
+    let _ = app.set(http::router(state, hub.clone(), sign_in, config));
+    Ok(Some((hub, background)))
 }
 
 /// Runs `tick` every `period` (the first time at once) until `shutdown`.

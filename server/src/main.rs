@@ -96,8 +96,8 @@ async fn serve(
         (None, Some(url)) => url.expose_secret().to_string(),
         (None, None) => unreachable!("either embedded or external"),
     };
-    let pool = db::connect(&url, config.db_pool_size).await?;
-    db::migrate(&pool).await?;
+    // Migrations run inside `serve`, once Postgres answers.
+    let pool = db::connect(&url, config.db_pool_size)?;
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
         .with_context(|| format!("listening on {}", config.addr))?;

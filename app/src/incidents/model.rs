@@ -283,6 +283,22 @@ pub enum EntryEvent {
     Unpinned {
         target_id: i64,
     },
+    /// A public update went to the status page (and to its subscribers).
+    PublicUpdate {
+        status: crate::status::model::PublicStatus,
+        title: String,
+        body_md: String,
+    },
+    /// What the incident does to a public component changed (`None`: not affected).
+    ImpactChanged {
+        component: String,
+        from: Option<crate::status::model::Impact>,
+        to: Option<crate::status::model::Impact>,
+    },
+    /// The incident was kept off the status page, or allowed on it again.
+    VisibilityChanged {
+        private: bool,
+    },
 }
 
 impl EntryEvent {
@@ -299,6 +315,9 @@ impl EntryEvent {
             EntryEvent::NoteEdited { .. } => "note_edited",
             EntryEvent::Pinned { .. } => "pinned",
             EntryEvent::Unpinned { .. } => "unpinned",
+            EntryEvent::PublicUpdate { .. } => "public_update",
+            EntryEvent::ImpactChanged { .. } => "impact_changed",
+            EntryEvent::VisibilityChanged { .. } => "visibility_changed",
         }
     }
 

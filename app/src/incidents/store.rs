@@ -235,14 +235,14 @@ async fn current_holders(
 }
 
 /// The lockable part of an incident row.
-struct LockedIncident {
+pub(crate) struct LockedIncident {
     status: Status,
     severity_id: i64,
     milestones: Milestones,
 }
 
 /// Locks the incident for the rest of the transaction (see the module note).
-async fn lock_incident(
+pub(crate) async fn lock_incident(
     conn: &mut PgConnection,
     incident_id: i64,
 ) -> Result<LockedIncident, AppError> {
@@ -685,7 +685,7 @@ async fn insert_revision(
 
 /// Appends one entry; the caller holds the incident lock. Note texts live in
 /// `note_revisions`, so note kinds keep only references in `details`.
-async fn append_entry(
+pub(crate) async fn append_entry(
     conn: &mut PgConnection,
     incident_id: i64,
     author_id: i64,

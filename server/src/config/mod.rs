@@ -34,6 +34,12 @@ pub struct Config {
     pub log_json: bool,
     /// Identity providers, who may sign in, sessions, rate limits.
     pub auth: auth::AuthConfig,
+    /// Where the status page keeps its last snapshot (`WARROOM_STATUS_SNAPSHOT`, default
+    /// `<data dir>/status-snapshot.json`); `None`: only in memory.
+    pub status_snapshot: Option<PathBuf>,
+    /// Let status-page subscribers use private, loopback and link-local addresses
+    /// (`WARROOM_WEBHOOKS_ALLOW_PRIVATE=1`; for intranets and tests).
+    pub webhooks_allow_private: bool,
 }
 
 impl Config {
@@ -75,6 +81,18 @@ impl Config {
             },
             log_json: var("WARROOM_LOG_FORMAT").as_deref() == Some("json"),
             auth: auth::AuthConfig::load(var)?,
+            status_snapshot: Some(
+                var("WARROOM_STATUS_SNAPSHOT")
+                    .map(PathBuf::from)
+                    .unwrap_or_else(|| {
+                        PathBuf::from(var("WARROOM_DATA_DIR").unwrap_or_else(|| ".warroom".into()))
+                            .join("status-snapshot.json")
+                    }),
+            ),
+            webhooks_allow_private: matches!(
+                var("WARROOM_WEBHOOKS_ALLOW_PRIVATE").as_deref(),
+                Some("1" | "true" | "yes")
+            ),
         })
     }
 
@@ -91,6 +109,8 @@ impl Config {
             db_pool_size: 5,
             log_json: false,
             auth: auth::AuthConfig::default(),
+            status_snapshot: None,
+            webhooks_allow_private: true,
         }
     }
 

@@ -149,7 +149,7 @@ impl EmbeddedPostgres {
             "postgres://warroom@localhost/postgres?host={}",
             self.socket_dir.display()
         );
-        let pool = super::connect(&admin_url, 1).await?;
+        let pool = super::connect(&admin_url, 1)?;
         let exists =
             sqlx::query_scalar::<_, i32>("SELECT 1 FROM pg_database WHERE datname = 'warroom'")
                 .fetch_optional(&pool)

@@ -11,17 +11,17 @@ use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 use tower_sessions::ExpiredDeletion;
 
-/// Opens the pool (without logging the URL: it may hold a password).
-pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<PgPool> {
+/// Prepares the pool (without logging the URL: it may hold a password). Connections are
+/// opened on first use, so Warroom starts — and serves its status page — while Postgres
+/// is still down.
+pub fn connect(url: &str, max_connections: u32) -> anyhow::Result<PgPool> {
     let options: PgConnectOptions = url
         .parse()
         .context("DATABASE_URL is not a valid Postgres URL")?;
-    PgPoolOptions::new()
+    Ok(PgPoolOptions::new()
         .max_connections(max_connections)
         .acquire_timeout(Duration::from_secs(10))
-        .connect_with(options)
-        .await
-        .context("connecting to Postgres")
+        .connect_lazy_with(options))
 }
 
 /// Applies the migrations in `migrations/` (forward-only).

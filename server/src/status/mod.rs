@@ -3,4 +3,6 @@
 
 pub mod feeds;
 pub mod pages;
+pub mod routes;
+pub mod site;
 pub mod v2;

@@ -27,13 +27,42 @@ impl TestApp {
         Self::spawn_with(pool, Config::for_tests()).await
     }
 
+    /// Starts Warroom and waits until it is ready (database reached and migrated).
     pub async fn spawn_with(pool: PgPool, config: Config) -> TestApp {
+        let app = Self::start(pool, config).await;
+        let client = reqwest::Client::new();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let ready = client.get(format!("{}/readyz", app.base)).send().await;
+            if ready.is_ok_and(|r| r.status().is_success()) {
+                return app;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "Warroom never became ready"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Starts Warroom without waiting for its database.
+    pub async fn start(pool: PgPool, config: Config) -> TestApp {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base = format!("http://{}", listener.local_addr().unwrap());
         let shutdown = CancellationToken::new();
+        // Its own pool on the test's database, sized like a real one (the test's pool
+        // has 5 connections; Warroom keeps two of its pool's connections listening).
+        let app_pool = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(20)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_lazy_with((*pool.connect_options()).clone());
         let task = tokio::spawn({
-            let (pool, shutdown) = (pool.clone(), shutdown.clone());
-            async move { warroom::serve(&config, pool, listener, shutdown).await }
+            let shutdown = shutdown.clone();
+            async move {
+                let result = warroom::serve(&config, app_pool.clone(), listener, shutdown).await;
+                app_pool.close().await;
+                result
+            }
         });
         TestApp {
             base,

@@ -602,6 +602,30 @@ fn EntryText(event: EntryEvent, author_id: i64) -> impl IntoView {
         EntryEvent::Unpinned { target_id } => {
             view! { <p class="system"><a href=format!("#entry-{target_id}")>{format!("unpinned entry #{target_id}")}</a></p> }.into_any()
         }
+        EntryEvent::PublicUpdate { status, title, body_md } => view! {
+            <div class="public-update">
+                <p class="system">{format!("posted a public update — {}: {title}", status.label())}</p>
+                <p class="public-update-body">{body_md}</p>
+            </div>
+        }
+        .into_any(),
+        EntryEvent::ImpactChanged { component, from, to } => {
+            let text = match (from, to) {
+                (None, Some(to)) => format!("marked {component}: {}", to.label()),
+                (Some(_), None) => format!("marked {component} as no longer affected"),
+                (Some(from), Some(to)) => format!("changed {component} from {} to {}", from.label(), to.label()),
+                (None, None) => format!("left {component} unaffected"),
+            };
+            view! { <p class="system">{text}</p> }.into_any()
+        }
+        EntryEvent::VisibilityChanged { private } => {
+            let text = if private {
+                "kept the incident private: it will not appear on the status page"
+            } else {
+                "allowed the incident on the status page"
+            };
+            view! { <p class="system">{text}</p> }.into_any()
+        }
     }
 }
 

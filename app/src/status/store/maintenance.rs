@@ -1,0 +1,262 @@
+//! Scheduled maintenance: announcing a window, and moving it to in progress and completed
+//! by itself at its times (a function of `now`, run by every replica; each due window is
+//! claimed with `FOR UPDATE SKIP LOCKED`, so it moves once). Each move is a public update
+//! fanned out to subscribers in the same transaction.
+
+use chrono::{DateTime, Utc};
+use sqlx::PgPool;
+
+use crate::auth::model::Person;
+use crate::error::AppError;
+use crate::jobs::Jobs;
+use crate::status::model::{MaintenanceStatus, PublicMessage, PublicTitle};
+use crate::status::store::updates::{insert_update, UpdateTarget};
+
+/// What Warroom tells the public when a window starts by itself.
+pub const STARTED_MESSAGE: &str =
+    "Scheduled maintenance is now in progress. We will provide updates as necessary.";
+/// What Warroom tells the public when a window ends by itself.
+pub const COMPLETED_MESSAGE: &str = "The scheduled maintenance has been completed.";
+
+/// A maintenance window to announce.
+pub struct NewMaintenance {
+    pub title: PublicTitle,
+    pub message: PublicMessage,
+    pub scheduled_for: DateTime<Utc>,
+    pub scheduled_until: DateTime<Utc>,
+    pub component_ids: Vec<i64>,
+}
+
+/// A maintenance as admins list it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct MaintenanceRow {
+    pub id: i64,
+    pub public_id: String,
+    pub title: String,
+    pub status: MaintenanceStatus,
+    pub scheduled_for: DateTime<Utc>,
+    pub scheduled_until: DateTime<Utc>,
+    pub components: Vec<String>,
+}
+
+/// Announces a maintenance window. Its first public update carries `message`.
+#[tracing::instrument(skip_all)]
+pub async fn schedule(
+    pool: &PgPool,
+    jobs: &Jobs,
+    actor: &Person,
+    new: NewMaintenance,
+    now: DateTime<Utc>,
+) -> Result<i64, AppError> {
+    if new.scheduled_until <= new.scheduled_for {
+        return Err(AppError::invalid(
+            "scheduled_until",
+            "The window must end after it starts.",
+        ));
+    }
+    if new.scheduled_until <= now {
+        return Err(AppError::invalid(
+            "scheduled_until",
+            "This window is already over: pick an end in the future.",
+        ));
+    }
+    if new.component_ids.is_empty() {
+        return Err(AppError::invalid(
+            "components",
+            "Choose the components the maintenance affects.",
+        ));
+    }
+    let mut tx = pool.begin().await?;
+    let known = sqlx::query_scalar!(
+        r#"SELECT count(*) AS "count!" FROM status_components WHERE id = ANY($1)"#,
+        &new.component_ids
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    if known as usize != new.component_ids.len() {
+        return Err(AppError::invalid(
+            "components",
+            "There is no such component.",
+        ));
+    }
+    let id = sqlx::query_scalar!(
+        "INSERT INTO maintenances (title, scheduled_for, scheduled_until, created_by)
+         VALUES ($1, $2, $3, $4) RETURNING id",
+        new.title.as_str(),
+        new.scheduled_for as _,
+        new.scheduled_until as _,
+        actor.id
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    sqlx::query!(
+        "INSERT INTO maintenance_components (maintenance_id, component_id)
+         SELECT $1, unnest($2::bigint[])",
+        id,
+        &new.component_ids
+    )
+    .execute(&mut *tx)
+    .await?;
+    let update_id = insert_update(
+        &mut tx,
+        UpdateTarget::Maintenance(id),
+        MaintenanceStatus::Scheduled.as_str(),
+        new.message.as_str(),
+        Some(actor.id),
+    )
+    .await?;
+    jobs.enqueue_fan_out(&mut tx, update_id)
+        .await
+        .map_err(AppError::internal)?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// Maintenance windows, the latest scheduled first.
+pub async fn list(pool: &PgPool) -> Result<Vec<MaintenanceRow>, AppError> {
+    sqlx::query!(
+        r#"SELECT m.id, m.public_id, m.title, m.status,
+                  m.scheduled_for AS "scheduled_for: DateTime<Utc>",
+                  m.scheduled_until AS "scheduled_until: DateTime<Utc>",
+                  COALESCE(array_agg(c.name ORDER BY c.name) FILTER (WHERE c.id IS NOT NULL), '{}') AS "components!"
+           FROM maintenances m
+           LEFT JOIN maintenance_components mc ON mc.maintenance_id = m.id
+           LEFT JOIN status_components c ON c.id = mc.component_id
+           GROUP BY m.id ORDER BY m.scheduled_for DESC LIMIT 200"#
+    )
+    .fetch_all(pool)
+    .await?
+    .into_iter()
+    .map(|row| {
+        Ok(MaintenanceRow {
+            id: row.id,
+            public_id: row.public_id,
+            title: row.title,
+            status: MaintenanceStatus::parse(&row.status)?,
+            scheduled_for: row.scheduled_for,
+            scheduled_until: row.scheduled_until,
+            components: row.components,
+        })
+    })
+    .collect()
+}
+
+/// Moves every window that is due at `now`: scheduled → in progress → completed (a
+/// window whose whole span passed while nobody looked goes straight to completed, with
+/// both updates). Returns the (maintenance id, new status) moves made.
+#[tracing::instrument(skip_all)]
+pub async fn advance(
+    pool: &PgPool,
+    jobs: &Jobs,
+    now: DateTime<Utc>,
+) -> Result<Vec<(i64, MaintenanceStatus)>, AppError> {
+    let mut tx = pool.begin().await?;
+    let due = sqlx::query!(
+        r#"SELECT id, status, scheduled_for AS "scheduled_for: DateTime<Utc>",
+                  scheduled_until AS "scheduled_until: DateTime<Utc>"
+           FROM maintenances
+           WHERE (status = 'scheduled' AND scheduled_for <= $1)
+              OR (status = 'in_progress' AND scheduled_until <= $1)
+           ORDER BY scheduled_for
+           FOR UPDATE SKIP LOCKED"#,
+        now as _
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut moves = Vec::new();
+    for row in due {
+        let mut status = MaintenanceStatus::parse(&row.status)?;
+        let target = status.due(row.scheduled_for, row.scheduled_until, now);
+        while status != target {
+            status = match status {
+                MaintenanceStatus::Scheduled => MaintenanceStatus::InProgress,
+                _ => MaintenanceStatus::Completed,
+            };
+            move_to(&mut tx, jobs, row.id, status, None, None, now).await?;
+            moves.push((row.id, status));
+        }
+    }
+    tx.commit().await?;
+    Ok(moves)
+}
+
+/// Ends a window now (early, or before it started: then it is called off), with an
+/// optional message of the admin's.
+#[tracing::instrument(skip_all, fields(maintenance.id = id))]
+pub async fn complete_now(
+    pool: &PgPool,
+    jobs: &Jobs,
+    actor: &Person,
+    id: i64,
+    message: Option<PublicMessage>,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let mut tx = pool.begin().await?;
+    let status = sqlx::query_scalar!(
+        "SELECT status FROM maintenances WHERE id = $1 FOR UPDATE",
+        id
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or_else(|| AppError::NotFound(format!("maintenance {id}")))?;
+    if MaintenanceStatus::parse(&status)? == MaintenanceStatus::Completed {
+        return Err(AppError::Conflict(
+            "This maintenance is already completed.".into(),
+        ));
+    }
+    let text = message
+        .as_ref()
+        .map(|m| m.as_str().to_string())
+        .unwrap_or_else(|| COMPLETED_MESSAGE.to_string());
+    move_to(
+        &mut tx,
+        jobs,
+        id,
+        MaintenanceStatus::Completed,
+        Some(actor.id),
+        Some(&text),
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn move_to(
+    tx: &mut sqlx::PgConnection,
+    jobs: &Jobs,
+    id: i64,
+    status: MaintenanceStatus,
+    author_id: Option<i64>,
+    message: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    sqlx::query!(
+        "UPDATE maintenances SET status = $2,
+                started_at = CASE WHEN $2 = 'in_progress' THEN $3 ELSE started_at END,
+                completed_at = CASE WHEN $2 = 'completed' THEN $3 ELSE completed_at END,
+                updated_at = $3
+         WHERE id = $1",
+        id,
+        status.as_str(),
+        now as _
+    )
+    .execute(&mut *tx)
+    .await?;
+    let text = message.unwrap_or(match status {
+        MaintenanceStatus::InProgress => STARTED_MESSAGE,
+        _ => COMPLETED_MESSAGE,
+    });
+    let update_id = insert_update(
+        tx,
+        UpdateTarget::Maintenance(id),
+        status.as_str(),
+        text,
+        author_id,
+    )
+    .await?;
+    jobs.enqueue_fan_out(tx, update_id)
+        .await
+        .map_err(AppError::internal)?;
+    Ok(())
+}

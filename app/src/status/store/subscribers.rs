@@ -1,0 +1,223 @@
+//! Webhook subscribers of the status page and the deliveries of public updates to them.
+//! A subscription counts once its URL echoed the challenge; every (update, subscriber)
+//! pair gets one `status_deliveries` row, which is what keeps an update from being sent
+//! twice to one subscriber.
+
+use chrono::{DateTime, Utc};
+use sqlx::{PgConnection, PgPool};
+
+use crate::error::AppError;
+
+/// A new subscription, to be confirmed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PendingSubscriber {
+    pub id: i64,
+    pub url: String,
+    pub challenge: String,
+    pub unsubscribe_token: String,
+}
+
+/// A subscriber a delivery goes to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Recipient {
+    pub url: String,
+    pub unsubscribe_token: String,
+    pub active: bool,
+    pub delivered_at: Option<DateTime<Utc>>,
+}
+
+/// What a public update is about, by public ids.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UpdateSubject {
+    pub update_public_id: String,
+    pub incident_public_id: Option<String>,
+    pub maintenance_public_id: Option<String>,
+}
+
+/// Records a subscription of `url` (already checked by the caller) with fresh random
+/// `challenge` and `unsubscribe_token`. A URL already subscribed and confirmed is a
+/// conflict; an unconfirmed one gets a new challenge.
+pub async fn subscribe(
+    conn: &mut PgConnection,
+    url: &str,
+    challenge: &str,
+    unsubscribe_token: &str,
+) -> Result<PendingSubscriber, AppError> {
+    let existing = sqlx::query!(
+        r#"SELECT id, confirmed_at AS "confirmed_at: DateTime<Utc>" FROM status_subscribers
+           WHERE url = $1 AND unsubscribed_at IS NULL FOR UPDATE"#,
+        url
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    let id = match existing {
+        Some(row) if row.confirmed_at.is_some() => {
+            return Err(AppError::Conflict("This URL is already subscribed.".into()))
+        }
+        Some(row) => {
+            sqlx::query!(
+                "UPDATE status_subscribers SET challenge = $2, unsubscribe_token = $3, last_error = NULL
+                 WHERE id = $1",
+                row.id,
+                challenge,
+                unsubscribe_token
+            )
+            .execute(&mut *conn)
+            .await?;
+            row.id
+        }
+        None => {
+            sqlx::query_scalar!(
+                "INSERT INTO status_subscribers (url, challenge, unsubscribe_token)
+                 VALUES ($1, $2, $3) RETURNING id",
+                url,
+                challenge,
+                unsubscribe_token
+            )
+            .fetch_one(&mut *conn)
+            .await?
+        }
+    };
+    Ok(PendingSubscriber {
+        id,
+        url: url.to_string(),
+        challenge: challenge.to_string(),
+        unsubscribe_token: unsubscribe_token.to_string(),
+    })
+}
+
+/// The subscription to confirm, unless it was confirmed, replaced or withdrawn since.
+pub async fn pending(pool: &PgPool, id: i64) -> Result<Option<PendingSubscriber>, AppError> {
+    Ok(sqlx::query_as!(
+        PendingSubscriber,
+        "SELECT id, url, challenge, unsubscribe_token FROM status_subscribers
+         WHERE id = $1 AND confirmed_at IS NULL AND unsubscribed_at IS NULL",
+        id
+    )
+    .fetch_optional(pool)
+    .await?)
+}
+
+/// Marks a subscription confirmed (its URL answered with the challenge).
+pub async fn confirm(pool: &PgPool, id: i64, challenge: &str) -> Result<bool, AppError> {
+    Ok(sqlx::query!(
+        "UPDATE status_subscribers SET confirmed_at = now(), last_error = NULL
+         WHERE id = $1 AND challenge = $2 AND confirmed_at IS NULL AND unsubscribed_at IS NULL",
+        id,
+        challenge
+    )
+    .execute(pool)
+    .await?
+    .rows_affected()
+        == 1)
+}
+
+/// Keeps the latest failure of a subscriber for whoever operates Warroom.
+pub async fn record_error(pool: &PgPool, id: i64, error: &str) -> Result<(), AppError> {
+    sqlx::query!(
+        "UPDATE status_subscribers SET last_error = $2 WHERE id = $1",
+        id,
+        error
+    )
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Ends the subscription that `token` belongs to. `false` when there is none.
+pub async fn unsubscribe(pool: &PgPool, token: &str) -> Result<bool, AppError> {
+    Ok(sqlx::query!(
+        "UPDATE status_subscribers SET unsubscribed_at = now()
+         WHERE unsubscribe_token = $1 AND unsubscribed_at IS NULL",
+        token
+    )
+    .execute(pool)
+    .await?
+    .rows_affected()
+        == 1)
+}
+
+/// Creates the delivery rows of an update, one per confirmed subscriber, and returns
+/// the subscribers that did not have one yet (running this twice plans nothing twice).
+pub async fn plan_deliveries(
+    conn: &mut PgConnection,
+    update_id: i64,
+) -> Result<Vec<i64>, AppError> {
+    Ok(sqlx::query_scalar!(
+        "INSERT INTO status_deliveries (update_id, subscriber_id)
+         SELECT $1, id FROM status_subscribers
+         WHERE confirmed_at IS NOT NULL AND unsubscribed_at IS NULL
+         ON CONFLICT DO NOTHING
+         RETURNING subscriber_id",
+        update_id
+    )
+    .fetch_all(conn)
+    .await?)
+}
+
+/// What an update is about.
+pub async fn update_subject(
+    conn: &mut PgConnection,
+    update_id: i64,
+) -> Result<UpdateSubject, AppError> {
+    let row = sqlx::query!(
+        r#"SELECT p.public_id, n.public_id AS "incident_public_id?", m.public_id AS "maintenance_public_id?"
+           FROM public_updates p
+           LEFT JOIN incidents n ON n.id = p.incident_id
+           LEFT JOIN maintenances m ON m.id = p.maintenance_id
+           WHERE p.id = $1"#,
+        update_id
+    )
+    .fetch_optional(conn)
+    .await?
+    .ok_or_else(|| AppError::NotFound(format!("public update {update_id}")))?;
+    Ok(UpdateSubject {
+        update_public_id: row.public_id,
+        incident_public_id: row.incident_public_id,
+        maintenance_public_id: row.maintenance_public_id,
+    })
+}
+
+/// The subscriber of one delivery and whether it already arrived.
+pub async fn recipient(
+    conn: &mut PgConnection,
+    update_id: i64,
+    subscriber_id: i64,
+) -> Result<Option<Recipient>, AppError> {
+    Ok(sqlx::query!(
+        r#"SELECT s.url, s.unsubscribe_token, s.unsubscribed_at IS NULL AS "active!",
+                  d.delivered_at AS "delivered_at: DateTime<Utc>"
+           FROM status_deliveries d JOIN status_subscribers s ON s.id = d.subscriber_id
+           WHERE d.update_id = $1 AND d.subscriber_id = $2"#,
+        update_id,
+        subscriber_id
+    )
+    .fetch_optional(conn)
+    .await?
+    .map(|row| Recipient {
+        url: row.url,
+        unsubscribe_token: row.unsubscribe_token,
+        active: row.active,
+        delivered_at: row.delivered_at,
+    }))
+}
+
+/// Records one attempt of a delivery: arrived (`error` None) or failed with `error`.
+pub async fn record_attempt(
+    conn: &mut PgConnection,
+    update_id: i64,
+    subscriber_id: i64,
+    error: Option<&str>,
+) -> Result<(), AppError> {
+    sqlx::query!(
+        "UPDATE status_deliveries SET attempts = attempts + 1, last_error = $3,
+                delivered_at = CASE WHEN $3::text IS NULL THEN now() ELSE delivered_at END
+         WHERE update_id = $1 AND subscriber_id = $2",
+        update_id,
+        subscriber_id,
+        error
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,348 @@
+//! The public side of an incident: its public title, whether it is kept private, which
+//! components it affects and how, and its public updates. Every change takes the
+//! incident's lock and writes its timeline entry in the same transaction; a public update
+//! also enqueues its subscriber fan-out there, so it is never published undelivered.
+
+use chrono::{DateTime, Utc};
+use sqlx::{PgConnection, PgPool};
+
+use crate::auth::model::Person;
+use crate::error::AppError;
+use crate::incidents::model::EntryEvent;
+use crate::incidents::store::{append_entry, lock_incident};
+use crate::jobs::Jobs;
+use crate::status::model::{
+    ComponentChoice, Impact, PublicMessage, PublicSide, PublicStatus, PublicTitle, RoomPublicUpdate,
+};
+
+/// Whether `person` speaks for the incident publicly: its commander or communications
+/// liaison right now.
+pub async fn may_speak(
+    conn: &mut PgConnection,
+    incident_id: i64,
+    person_id: i64,
+) -> Result<bool, AppError> {
+    Ok(sqlx::query_scalar!(
+        r#"SELECT EXISTS (
+               SELECT 1 FROM role_assignments
+               WHERE incident_id = $1 AND user_id = $2 AND ended_at IS NULL
+                 AND role IN ('commander', 'liaison')) AS "speaks!""#,
+        incident_id,
+        person_id
+    )
+    .fetch_one(conn)
+    .await?)
+}
+
+async fn require_speaker(
+    conn: &mut PgConnection,
+    incident_id: i64,
+    actor: &Person,
+) -> Result<(), AppError> {
+    if may_speak(conn, incident_id, actor.id).await? {
+        Ok(())
+    } else {
+        Err(AppError::Conflict(
+            "Only the incident commander or the communications liaison speaks for this incident publicly: take the liaison role first.".into(),
+        ))
+    }
+}
+
+/// The public side of one incident, for its room.
+pub async fn public_side(
+    pool: &PgPool,
+    incident_id: i64,
+    viewer_id: i64,
+) -> Result<PublicSide, AppError> {
+    let mut conn = pool.acquire().await?;
+    let incident = sqlx::query!(
+        "SELECT public_id, public_title, private FROM incidents WHERE id = $1",
+        incident_id
+    )
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or_else(|| AppError::NotFound(format!("incident {incident_id}")))?;
+    let updates = sqlx::query!(
+        r#"SELECT p.id, p.status, p.body_md, u.display_name AS "author?",
+                  p.created_at AS "created_at: DateTime<Utc>"
+           FROM public_updates p LEFT JOIN users u ON u.id = p.author_id
+           WHERE p.incident_id = $1 ORDER BY p.id DESC"#,
+        incident_id
+    )
+    .fetch_all(&mut *conn)
+    .await?
+    .into_iter()
+    .map(|row| {
+        Ok(RoomPublicUpdate {
+            id: row.id,
+            status: PublicStatus::parse(&row.status)?,
+            body_md: row.body_md,
+            author: row.author,
+            created_at: row.created_at,
+        })
+    })
+    .collect::<Result<Vec<_>, AppError>>()?;
+    let components = sqlx::query!(
+        r#"SELECT c.id, c.name, g.name AS "group_name?", i.impact AS "impact?"
+           FROM status_components c
+           LEFT JOIN status_component_groups g ON g.id = c.group_id
+           LEFT JOIN incident_component_impacts i
+                  ON i.component_id = c.id AND i.incident_id = $1 AND i.ended_at IS NULL
+           ORDER BY COALESCE(g.position, c.position), g.id NULLS FIRST, c.position, c.name"#,
+        incident_id
+    )
+    .fetch_all(&mut *conn)
+    .await?
+    .into_iter()
+    .map(|row| {
+        Ok(ComponentChoice {
+            id: row.id,
+            name: row.name,
+            group: row.group_name,
+            impact: row.impact.as_deref().map(Impact::parse).transpose()?,
+        })
+    })
+    .collect::<Result<Vec<_>, AppError>>()?;
+    let can_speak = may_speak(&mut conn, incident_id, viewer_id).await?;
+    Ok(PublicSide {
+        public_id: incident.public_id,
+        public_title: incident.public_title,
+        private: incident.private,
+        updates,
+        components,
+        can_speak,
+    })
+}
+
+/// Sets what the incident does to one component (`None`: no longer affected).
+#[tracing::instrument(skip_all, fields(incident.id = incident_id, component.id = component_id))]
+pub async fn set_impact(
+    pool: &PgPool,
+    actor: &Person,
+    incident_id: i64,
+    component_id: i64,
+    impact: Option<Impact>,
+) -> Result<i64, AppError> {
+    let mut tx = pool.begin().await?;
+    lock_incident(&mut tx, incident_id).await?;
+    require_speaker(&mut tx, incident_id, actor).await?;
+    let component = sqlx::query_scalar!(
+        "SELECT name FROM status_components WHERE id = $1",
+        component_id
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or_else(|| AppError::invalid("component", "There is no such component."))?;
+    let current = sqlx::query_scalar!(
+        "UPDATE incident_component_impacts SET ended_at = clock_timestamp()
+         WHERE incident_id = $1 AND component_id = $2 AND ended_at IS NULL
+         RETURNING impact",
+        incident_id,
+        component_id
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .map(|impact| Impact::parse(&impact))
+    .transpose()?;
+    if current == impact {
+        return Err(AppError::Conflict(match impact {
+            Some(impact) => format!("{component} is already marked {}.", impact.label()),
+            None => format!("{component} is not affected by this incident."),
+        }));
+    }
+    if let Some(impact) = impact {
+        sqlx::query!(
+            "INSERT INTO incident_component_impacts (incident_id, component_id, impact, set_by)
+             VALUES ($1, $2, $3, $4)",
+            incident_id,
+            component_id,
+            impact.as_str(),
+            actor.id
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
+    let event = EntryEvent::ImpactChanged {
+        component,
+        from: current,
+        to: impact,
+    };
+    let entry_id = append_entry(&mut tx, incident_id, actor.id, &event).await?;
+    tx.commit().await?;
+    Ok(entry_id)
+}
+
+/// Keeps an incident off the status page, or allows it again. Once public updates went
+/// out it cannot be hidden any more: the public already read them.
+#[tracing::instrument(skip_all, fields(incident.id = incident_id))]
+pub async fn set_private(
+    pool: &PgPool,
+    actor: &Person,
+    incident_id: i64,
+    private: bool,
+) -> Result<i64, AppError> {
+    let mut tx = pool.begin().await?;
+    lock_incident(&mut tx, incident_id).await?;
+    let row = sqlx::query!(
+        r#"SELECT private, EXISTS (SELECT 1 FROM public_updates WHERE incident_id = $1) AS "published!"
+           FROM incidents WHERE id = $1"#,
+        incident_id
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    if row.private == private {
+        return Err(AppError::Conflict(if private {
+            "The incident is already private.".into()
+        } else {
+            "The incident is already allowed on the status page.".into()
+        }));
+    }
+    if private && row.published {
+        return Err(AppError::Conflict(
+            "Public updates about this incident are already out: it cannot be made private. Post a resolving update instead.".into(),
+        ));
+    }
+    sqlx::query!(
+        "UPDATE incidents SET private = $2, updated_at = now() WHERE id = $1",
+        incident_id,
+        private
+    )
+    .execute(&mut *tx)
+    .await?;
+    let entry_id = append_entry(
+        &mut tx,
+        incident_id,
+        actor.id,
+        &EntryEvent::VisibilityChanged { private },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(entry_id)
+}
+
+/// A public update to post.
+pub struct NewPublicUpdate {
+    /// Required for the first update; a later one may retitle the incident.
+    pub title: Option<PublicTitle>,
+    pub status: PublicStatus,
+    pub message: PublicMessage,
+}
+
+/// Posts a public update: it goes on the status page, on the timeline, and (as a job in
+/// the same transaction) to every subscriber. A resolving update ends the incident's
+/// component impacts. Returns the update's id.
+#[tracing::instrument(skip_all, fields(incident.id = incident_id))]
+pub async fn post_update(
+    pool: &PgPool,
+    jobs: &Jobs,
+    actor: &Person,
+    incident_id: i64,
+    update: NewPublicUpdate,
+) -> Result<i64, AppError> {
+    let mut tx = pool.begin().await?;
+    lock_incident(&mut tx, incident_id).await?;
+    require_speaker(&mut tx, incident_id, actor).await?;
+    let incident = sqlx::query!(
+        "SELECT public_title, private FROM incidents WHERE id = $1",
+        incident_id
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    if incident.private {
+        return Err(AppError::Conflict(
+            "This incident is kept private: allow it on the status page first.".into(),
+        ));
+    }
+    let title = match (&update.title, incident.public_title) {
+        (Some(title), _) => title.as_str().to_string(),
+        (None, Some(title)) => title,
+        (None, None) => {
+            return Err(AppError::invalid(
+                "public_title",
+                "The first public update needs a public title (what customers read).",
+            ))
+        }
+    };
+    sqlx::query!(
+        "UPDATE incidents SET public_title = $2, updated_at = now()
+         WHERE id = $1 AND public_title IS DISTINCT FROM $2",
+        incident_id,
+        title
+    )
+    .execute(&mut *tx)
+    .await?;
+    if update.status == PublicStatus::Resolved {
+        sqlx::query!(
+            "UPDATE incident_component_impacts SET ended_at = clock_timestamp()
+             WHERE incident_id = $1 AND ended_at IS NULL",
+            incident_id
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
+    let update_id = insert_update(
+        &mut tx,
+        UpdateTarget::Incident(incident_id),
+        update.status.as_str(),
+        update.message.as_str(),
+        Some(actor.id),
+    )
+    .await?;
+    jobs.enqueue_fan_out(&mut tx, update_id)
+        .await
+        .map_err(AppError::internal)?;
+    let event = EntryEvent::PublicUpdate {
+        status: update.status,
+        title,
+        body_md: update.message.as_str().to_string(),
+    };
+    append_entry(&mut tx, incident_id, actor.id, &event).await?;
+    tx.commit().await?;
+    Ok(update_id)
+}
+
+/// What a public update is about.
+#[derive(Clone, Copy, Debug)]
+pub enum UpdateTarget {
+    Incident(i64),
+    Maintenance(i64),
+}
+
+/// Inserts a public update with the statuses its components are left in: an incident's
+/// current impacts, or a maintenance's components while it is in progress. The caller
+/// holds the incident's or maintenance's lock and enqueues the fan-out.
+pub async fn insert_update(
+    conn: &mut PgConnection,
+    target: UpdateTarget,
+    status: &str,
+    body_md: &str,
+    author_id: Option<i64>,
+) -> Result<i64, AppError> {
+    let (incident_id, maintenance_id) = match target {
+        UpdateTarget::Incident(id) => (Some(id), None),
+        UpdateTarget::Maintenance(id) => (None, Some(id)),
+    };
+    Ok(sqlx::query_scalar!(
+        r#"INSERT INTO public_updates (incident_id, maintenance_id, status, body_md, author_id, components)
+           VALUES ($1, $2, $3, $4, $5, COALESCE((
+               SELECT jsonb_agg(jsonb_build_object('component_id', i.component_id, 'status', i.impact)
+                                ORDER BY i.component_id)
+               FROM incident_component_impacts i
+               WHERE i.incident_id = $1 AND i.ended_at IS NULL
+           ), (
+               SELECT jsonb_agg(jsonb_build_object('component_id', mc.component_id,
+                                                   'status', 'under_maintenance')
+                                ORDER BY mc.component_id)
+               FROM maintenance_components mc
+               WHERE mc.maintenance_id = $2 AND $3 = 'in_progress'
+           ), '[]'::jsonb))
+           RETURNING id"#,
+        incident_id,
+        maintenance_id,
+        status,
+        body_md,
+        author_id
+    )
+    .fetch_one(conn)
+    .await?)
+}

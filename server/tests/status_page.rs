@@ -1,0 +1,902 @@
+//! The public status page end to end: public updates from the room reach the page and the
+//! Statuspage-compatible JSON (and nothing internal does), caching headers, maintenance
+//! moving by itself, webhook subscribers, and serving with Postgres stopped.
+
+mod support;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::http::HeaderMap;
+use chrono::{TimeZone, Utc};
+use serde_json::Value;
+use sqlx::PgPool;
+use support::{Client, TestApp};
+use tokio::net::TcpListener;
+
+/// Polls `path` until its body satisfies `check` (the page is rebuilt on NOTIFY).
+async fn wait_for_page(
+    client: &Client,
+    path: &str,
+    what: &str,
+    check: impl Fn(&str) -> bool,
+) -> String {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let body = client.get(path).await.text().await.unwrap();
+        if check(&body) {
+            return body;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{path} never showed {what}:\n{body}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// An admin with two components, and a responder who commands a fresh incident.
+async fn incident_with_components(app: &TestApp) -> (Client, Client, i64, Vec<i64>) {
+    let admin = app.signed_in_as("Grace Admin", "admin").await;
+    let group = admin
+        .ok(
+            "create_status_group",
+            &[("name", "Payments"), ("description", "Paying us")],
+        )
+        .await;
+    let group_id = group["id"].as_i64().unwrap().to_string();
+    let mut components = Vec::new();
+    for name in ["Checkout", "Invoices"] {
+        let c = admin
+            .ok(
+                "create_status_component",
+                &[("name", name), ("description", ""), ("group_id", &group_id)],
+            )
+            .await;
+        components.push(c["id"].as_i64().unwrap());
+    }
+    let alice = app.signed_in("Alice Internal").await;
+    let id = alice
+        .declare("db-prod-3 primary OOM after Bob's deploy", "SEV1")
+        .await;
+    alice
+        .ok(
+            "assign_role",
+            &[
+                ("incident_id", &id.to_string()),
+                ("role", "commander"),
+                ("user_id", "0"),
+            ],
+        )
+        .await;
+    (admin, alice, id, components)
+}
+
+const V2_PATHS: [&str; 8] = [
+    "/api/v2/summary.json",
+    "/api/v2/status.json",
+    "/api/v2/components.json",
+    "/api/v2/incidents.json",
+    "/api/v2/incidents/unresolved.json",
+    "/api/v2/scheduled-maintenances.json",
+    "/api/v2/scheduled-maintenances/upcoming.json",
+    "/api/v2/scheduled-maintenances/active.json",
+];
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_public_update_reaches_the_page_and_the_api_and_nothing_internal_does(pool: PgPool) {
+    let app = TestApp::spawn(pool.clone()).await;
+    let (_admin, alice, id, components) = incident_with_components(&app).await;
+    let public = Client::new(&app.base);
+    let id_text = id.to_string();
+    alice
+        .note(
+            id,
+            "note",
+            "SECRET-NOTE: rotate the credentials of payments-db",
+        )
+        .await;
+    alice
+        .ok(
+            "set_component_impact",
+            &[
+                ("incident_id", &id_text),
+                ("component_id", &components[0].to_string()),
+                ("impact", "major_outage"),
+            ],
+        )
+        .await;
+    // Not public yet: no public update.
+    let before = public.get("/status").await.text().await.unwrap();
+    assert!(!before.contains("Major outage"), "{before}");
+
+    alice
+        .ok(
+            "post_public_update",
+            &[
+                ("incident_id", &id_text),
+                ("public_title", "Checkout is failing for some customers"),
+                ("status", "investigating"),
+                (
+                    "message",
+                    "We are looking into failed payments at checkout.",
+                ),
+            ],
+        )
+        .await;
+    let page = wait_for_page(&public, "/status", "the public update", |b| {
+        b.contains("We are looking into failed payments at checkout.")
+    })
+    .await;
+    assert!(page.contains("Checkout is failing for some customers"));
+    assert!(
+        page.contains("Major outage"),
+        "component status on the page"
+    );
+
+    let summary: Value = public
+        .get("/api/v2/summary.json")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(summary["status"]["indicator"], "critical");
+    let checkout = summary["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "Checkout")
+        .expect("Checkout in components");
+    assert_eq!(checkout["status"], "major_outage");
+    let incident = &summary["incidents"][0];
+    assert_eq!(incident["name"], "Checkout is failing for some customers");
+    assert_eq!(incident["status"], "investigating");
+    assert_eq!(incident["impact"], "critical");
+    assert_eq!(
+        incident["incident_updates"][0]["body"],
+        "We are looking into failed payments at checkout."
+    );
+
+    // The room's timeline records the public update.
+    let room = alice.room(id).await;
+    assert!(
+        room.to_string().contains("public_update"),
+        "timeline has the public update: {room}"
+    );
+
+    // Nothing internal anywhere public: internal title, notes, people, roles, severities.
+    let internal = [
+        "db-prod-3",
+        "Bob's deploy",
+        "SECRET-NOTE",
+        "payments-db",
+        "Alice Internal",
+        "Grace Admin",
+        "commander",
+        "SEV1",
+        "Critical — respond",
+    ];
+    let public_id = incident["id"].as_str().unwrap().to_string();
+    let mut paths: Vec<String> = V2_PATHS.iter().map(|p| p.to_string()).collect();
+    paths.extend(
+        [
+            "/status".to_string(),
+            "/status/history".to_string(),
+            "/status/feed.atom".to_string(),
+            "/status/feed.rss".to_string(),
+            format!("/status/incidents/{public_id}"),
+        ]
+        .into_iter(),
+    );
+    for path in &paths {
+        let response = public.get(path).await;
+        assert_eq!(response.status(), 200, "{path}");
+        let body = response.text().await.unwrap();
+        for word in internal {
+            assert!(!body.contains(word), "{path} leaks {word:?}:\n{body}");
+        }
+    }
+    assert!(!public_id.contains(&id.to_string()) || public_id.len() == 12);
+
+    // Resolving publicly ends the impact: operational again, incident resolved.
+    alice
+        .ok(
+            "post_public_update",
+            &[
+                ("incident_id", &id_text),
+                ("public_title", ""),
+                ("status", "resolved"),
+                ("message", "Payments work again."),
+            ],
+        )
+        .await;
+    let summary = wait_for_page(&public, "/api/v2/summary.json", "all operational", |b| {
+        b.contains("All Systems Operational")
+    })
+    .await;
+    let summary: Value = serde_json::from_str(&summary).unwrap();
+    assert_eq!(
+        summary["incidents"].as_array().unwrap().len(),
+        0,
+        "no unresolved incidents"
+    );
+    let incidents: Value = public
+        .get("/api/v2/incidents.json")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(incidents["incidents"][0]["status"], "resolved");
+    let changes = &incidents["incidents"][0]["incident_updates"][0]["affected_components"];
+    assert_eq!(changes[0]["old_status"], "major_outage", "{changes}");
+    assert_eq!(changes[0]["new_status"], "operational", "{changes}");
+    app.stop().await;
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn only_the_commander_or_liaison_speaks_publicly_and_private_incidents_stay_off(
+    pool: PgPool,
+) {
+    let app = TestApp::spawn(pool.clone()).await;
+    let (_admin, alice, id, components) = incident_with_components(&app).await;
+    let id_text = id.to_string();
+    let bob = app.signed_in("Bob Fixer").await;
+    let refused = bob
+        .fails(
+            "post_public_update",
+            &[
+                ("incident_id", &id_text),
+                ("public_title", "Checkout trouble"),
+                ("status", "investigating"),
+                ("message", "Looking."),
+            ],
+            409,
+        )
+        .await;
+    assert!(refused.to_string().contains("liaison"), "{refused}");
+    // The first update needs a public title; bad input changes nothing.
+    let refused = alice
+        .fails(
+            "post_public_update",
+            &[
+                ("incident_id", &id_text),
+                ("public_title", ""),
+                ("status", "investigating"),
+                ("message", "Looking."),
+            ],
+            422,
+        )
+        .await;
+    assert!(refused.to_string().contains("public title"), "{refused}");
+    alice
+        .fails(
+            "set_component_impact",
+            &[
+                ("incident_id", &id_text),
+                ("component_id", &components[0].to_string()),
+                ("impact", "on fire"),
+            ],
+            422,
+        )
+        .await;
+    // Kept private: no public update possible, nothing on the page.
+    alice
+        .ok(
+            "set_incident_private",
+            &[("incident_id", &id_text), ("private", "true")],
+        )
+        .await;
+    alice
+        .fails(
+            "post_public_update",
+            &[
+                ("incident_id", &id_text),
+                ("public_title", "Checkout trouble"),
+                ("status", "investigating"),
+                ("message", "Looking."),
+            ],
+            409,
+        )
+        .await;
+    let updates: i64 = sqlx::query_scalar("SELECT count(*) FROM public_updates")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(updates, 0);
+    // A liaison may speak once allowed again; once published it cannot go private.
+    alice
+        .ok(
+            "set_incident_private",
+            &[("incident_id", &id_text), ("private", "false")],
+        )
+        .await;
+    bob.ok(
+        "assign_role",
+        &[
+            ("incident_id", &id_text),
+            ("role", "liaison"),
+            ("user_id", "0"),
+        ],
+    )
+    .await;
+    bob.ok(
+        "post_public_update",
+        &[
+            ("incident_id", &id_text),
+            ("public_title", "Checkout trouble"),
+            ("status", "identified"),
+            ("message", "We found the cause."),
+        ],
+    )
+    .await;
+    let refused = alice
+        .fails(
+            "set_incident_private",
+            &[("incident_id", &id_text), ("private", "true")],
+            409,
+        )
+        .await;
+    assert!(refused.to_string().contains("already out"), "{refused}");
+    app.stop().await;
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn pages_and_json_revalidate_with_etags_and_come_gzipped(pool: PgPool) {
+    let app = TestApp::spawn(pool.clone()).await;
+    let (_admin, _alice, _id, _components) = incident_with_components(&app).await;
+    let http = reqwest::Client::builder().no_gzip().build().unwrap();
+    // The components appear once the page was rebuilt.
+    let public = Client::new(&app.base);
+    wait_for_page(&public, "/status", "components", |b| b.contains("Invoices")).await;
+    for path in ["/status", "/api/v2/summary.json", "/status/feed.atom"] {
+        let url = format!("{}{path}", app.base);
+        let first = http.get(&url).send().await.unwrap();
+        assert_eq!(first.status(), 200);
+        let headers: HeaderMap = first.headers().clone();
+        let etag = headers["etag"].to_str().unwrap().to_string();
+        assert!(headers["cache-control"]
+            .to_str()
+            .unwrap()
+            .contains("max-age="));
+        assert!(headers.contains_key("last-modified"));
+        let again = http
+            .get(&url)
+            .header("If-None-Match", &etag)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(again.status(), 304, "{path}");
+        assert!(again.bytes().await.unwrap().is_empty());
+        let gzipped = http
+            .get(&url)
+            .header("Accept-Encoding", "gzip")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(gzipped.headers()["content-encoding"], "gzip", "{path}");
+        assert_eq!(gzipped.headers()["etag"].to_str().unwrap(), etag);
+    }
+    let page = http
+        .get(format!("{}/status", app.base))
+        .send()
+        .await
+        .unwrap();
+    let csp = page.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(csp.contains("default-src 'none'"), "{csp}");
+    let html = page.text().await.unwrap();
+    assert!(
+        !html.contains("<script"),
+        "no JavaScript on the status page"
+    );
+    app.stop().await;
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn maintenance_starts_and_completes_by_itself_at_its_times(pool: PgPool) {
+    let app = TestApp::spawn(pool.clone()).await;
+    let (admin, _alice, _id, components) = incident_with_components(&app).await;
+    let starts = Utc::now() + chrono::Duration::hours(2);
+    let ends = starts + chrono::Duration::hours(1);
+    let fmt = |t: chrono::DateTime<Utc>| t.format("%Y-%m-%dT%H:%M").to_string();
+    admin
+        .ok(
+            "schedule_maintenance",
+            &[
+                ("title", "Database upgrade"),
+                ("message", "Checkout may be slow for a few minutes."),
+                ("starts_at", &fmt(starts)),
+                ("ends_at", &fmt(ends)),
+                ("component_ids[0]", &components[0].to_string()),
+            ],
+        )
+        .await;
+    // Bad windows change nothing.
+    admin
+        .fails(
+            "schedule_maintenance",
+            &[
+                ("title", "Backwards"),
+                ("message", "x"),
+                ("starts_at", &fmt(ends)),
+                ("ends_at", &fmt(starts)),
+                ("component_ids[0]", &components[0].to_string()),
+            ],
+            422,
+        )
+        .await;
+    let public = Client::new(&app.base);
+    let upcoming = wait_for_page(
+        &public,
+        "/api/v2/scheduled-maintenances/upcoming.json",
+        "upcoming",
+        |b| b.contains("Database upgrade"),
+    )
+    .await;
+    assert!(upcoming.contains("\"scheduled\""), "{upcoming}");
+
+    // The clock is passed in: nothing moves before the start…
+    let jobs = server_jobs(&pool).await;
+    let moves = warroom_app::status::store::maintenance::advance(
+        &pool,
+        &jobs,
+        starts - chrono::Duration::minutes(1),
+    )
+    .await
+    .unwrap();
+    assert!(moves.is_empty());
+    // …it starts at its start (component under maintenance)…
+    let moves = warroom_app::status::store::maintenance::advance(&pool, &jobs, starts)
+        .await
+        .unwrap();
+    assert_eq!(moves.len(), 1);
+    assert_eq!(moves[0].1.as_str(), "in_progress");
+    let data = warroom_app::status::store::public::read(&pool, "http://status.test", starts)
+        .await
+        .unwrap();
+    let checkout = data
+        .components
+        .iter()
+        .find(|c| c.name == "Checkout")
+        .unwrap();
+    assert_eq!(checkout.status.as_str(), "under_maintenance");
+    assert_eq!(data.indicator().as_str(), "maintenance");
+    // …a second replica at the same moment moves nothing…
+    assert!(
+        warroom_app::status::store::maintenance::advance(&pool, &jobs, starts)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // …and completes at its end.
+    let moves = warroom_app::status::store::maintenance::advance(&pool, &jobs, ends)
+        .await
+        .unwrap();
+    assert_eq!(moves[0].1.as_str(), "completed");
+    let data = warroom_app::status::store::public::read(&pool, "http://status.test", ends)
+        .await
+        .unwrap();
+    let m = &data.maintenances[0];
+    assert_eq!(m.status.as_str(), "completed");
+    assert_eq!(
+        m.updates
+            .iter()
+            .map(|u| u.status.as_str())
+            .collect::<Vec<_>>(),
+        ["completed", "in_progress", "scheduled"]
+    );
+    assert_eq!(
+        data.components
+            .iter()
+            .find(|c| c.name == "Checkout")
+            .unwrap()
+            .status
+            .as_str(),
+        "operational"
+    );
+    // Each move is fanned out to subscribers: one job per update.
+    let fan_outs: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM underway.task WHERE task_queue_name = 'status-update-fan-out'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(fan_outs, 3);
+    app.stop().await;
+}
+
+/// The jobs as the server builds them (for calling the store directly).
+async fn server_jobs(pool: &PgPool) -> warroom_app::jobs::Jobs {
+    let site = warroom::status::site::StatusSite::new(None, "http://status.test".into());
+    let client = warroom::jobs::webhooks::WebhookClient::new(true).unwrap();
+    warroom::jobs::build(pool, site, client).await.unwrap().app
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn uptime_history_follows_public_impacts(pool: PgPool) {
+    let app = TestApp::spawn(pool.clone()).await;
+    let (_admin, alice, id, components) = incident_with_components(&app).await;
+    let id_text = id.to_string();
+    alice
+        .ok(
+            "set_component_impact",
+            &[
+                ("incident_id", &id_text),
+                ("component_id", &components[1].to_string()),
+                ("impact", "partial_outage"),
+            ],
+        )
+        .await;
+    alice
+        .ok(
+            "post_public_update",
+            &[
+                ("incident_id", &id_text),
+                ("public_title", "Invoices are late"),
+                ("status", "investigating"),
+                ("message", "Looking."),
+            ],
+        )
+        .await;
+    // Move the impact (and the component's creation) back in time: yesterday 10:00-12:00.
+    let yesterday = (Utc::now() - chrono::Duration::days(1)).date_naive();
+    let start = Utc.from_utc_datetime(&yesterday.and_hms_opt(10, 0, 0).unwrap());
+    let end = start + chrono::Duration::hours(2);
+    // The impact rows are history; tests may rewrite them (no append-only guard there).
+    sqlx::query("UPDATE incident_component_impacts SET started_at = $1, ended_at = $2 WHERE incident_id = $3")
+        .bind(start)
+        .bind(end)
+        .bind(id)
+        .execute(&pool)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE status_components SET created_at = $1")
+        .bind(start - chrono::Duration::days(10))
+        .execute(&pool)
+        .await
+        .unwrap();
+    let now = Utc::now();
+    let data = warroom_app::status::store::public::read(&pool, "http://status.test", now)
+        .await
+        .unwrap();
+    let invoices = data
+        .components
+        .iter()
+        .find(|c| c.name == "Invoices")
+        .unwrap();
+    assert_eq!(invoices.uptime.len(), 90);
+    let day = invoices
+        .uptime
+        .iter()
+        .find(|d| d.date == yesterday)
+        .unwrap();
+    assert_eq!(day.partial_outage_seconds, 7200);
+    assert_eq!(day.incidents[0].name, "Invoices are late");
+    let expected = 100.0 * (1.0 - 0.3 * 7200.0 / 86400.0);
+    assert!((day.uptime_percent().unwrap() - expected).abs() < 1e-6);
+    let checkout = data
+        .components
+        .iter()
+        .find(|c| c.name == "Checkout")
+        .unwrap();
+    assert!(checkout.uptime.iter().all(|d| d.incidents.is_empty()));
+    // Days before the component existed are not counted.
+    assert_eq!(invoices.uptime[0].uptime_percent(), None);
+    app.stop().await;
+}
+
+/// A webhook receiver that answers challenges and fails the first `failures` deliveries.
+#[derive(Clone, Default)]
+struct Receiver {
+    deliveries: Arc<Mutex<Vec<(String, Value)>>>,
+    attempts: Arc<Mutex<u32>>,
+    failures: u32,
+}
+
+async fn start_receiver(failures: u32) -> (String, Receiver) {
+    let receiver = Receiver {
+        failures,
+        ..Default::default()
+    };
+    let state = receiver.clone();
+    let router = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: HeaderMap, body: axum::Json<Value>| {
+            let state = state.clone();
+            async move {
+                if body["type"] == "subscription_confirmation" {
+                    return (
+                        axum::http::StatusCode::OK,
+                        body["challenge"].as_str().unwrap().to_string(),
+                    );
+                }
+                let mut attempts = state.attempts.lock().unwrap();
+                *attempts += 1;
+                if *attempts <= state.failures {
+                    return (
+                        axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                        "try later".to_string(),
+                    );
+                }
+                let id = headers["x-warroom-delivery"].to_str().unwrap().to_string();
+                state.deliveries.lock().unwrap().push((id, body.0));
+                (axum::http::StatusCode::OK, "ok".to_string())
+            }
+        }),
+    );
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    (url, receiver)
+}
+
+async fn wait_until<F: Fn() -> bool>(what: &str, timeout: Duration, check: F) {
+    let deadline = tokio::time::Instant::now() + timeout;
+    while !check() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn subscribers_get_each_update_once_despite_failures_and_restarts(pool: PgPool) {
+    let app = TestApp::spawn(pool.clone()).await;
+    let (_admin, alice, id, components) = incident_with_components(&app).await;
+    let (url, receiver) = start_receiver(2).await;
+    let visitor = Client::new(&app.base);
+    let answer = visitor
+        .http
+        .post(format!("{}/status/subscribe", app.base))
+        .form(&[("url", url.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 202);
+    assert!(answer.text().await.unwrap().contains("challenge"));
+    let confirmed = || async {
+        sqlx::query_scalar::<_, bool>("SELECT confirmed_at IS NOT NULL FROM status_subscribers")
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !confirmed().await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "subscription never confirmed"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // A bad URL is refused with a reason and stores nothing.
+    let refused = visitor
+        .http
+        .post(format!("{}/status/subscribe", app.base))
+        .form(&[("url", "ftp://example.com/x")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 422);
+    assert!(refused.text().await.unwrap().contains("http"));
+
+    let id_text = id.to_string();
+    alice
+        .ok(
+            "set_component_impact",
+            &[
+                ("incident_id", &id_text),
+                ("component_id", &components[0].to_string()),
+                ("impact", "major_outage"),
+            ],
+        )
+        .await;
+    alice
+        .ok(
+            "post_public_update",
+            &[
+                ("incident_id", &id_text),
+                ("public_title", "Checkout is down"),
+                ("status", "investigating"),
+                ("message", "First update."),
+            ],
+        )
+        .await;
+    // Restart Warroom while the delivery is failing: it is not lost.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    app.stop().await;
+    let app = TestApp::spawn(pool.clone()).await;
+    wait_until("the first delivery", Duration::from_secs(30), || {
+        !receiver.deliveries.lock().unwrap().is_empty()
+    })
+    .await;
+    let alice = app.signed_in("Alice Internal").await;
+    alice
+        .ok(
+            "post_public_update",
+            &[
+                ("incident_id", &id_text),
+                ("public_title", ""),
+                ("status", "monitoring"),
+                ("message", "Second update."),
+            ],
+        )
+        .await;
+    wait_until("the second delivery", Duration::from_secs(15), || {
+        receiver.deliveries.lock().unwrap().len() >= 2
+    })
+    .await;
+    // Give any duplicate a chance to show up.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let deliveries = receiver.deliveries.lock().unwrap().clone();
+    assert_eq!(
+        deliveries.len(),
+        2,
+        "exactly one delivery per update: {deliveries:?}"
+    );
+    assert_ne!(deliveries[0].0, deliveries[1].0, "distinct delivery ids");
+    let first = &deliveries[0].1;
+    assert_eq!(first["incident"]["name"], "Checkout is down");
+    assert_eq!(
+        first["incident"]["incident_updates"][0]["body"],
+        "First update."
+    );
+    assert!(first["meta"]["unsubscribe"]
+        .as_str()
+        .unwrap()
+        .contains("/status/unsubscribe?token="));
+    assert_eq!(
+        deliveries[1].1["incident"]["incident_updates"][0]["body"],
+        "Second update."
+    );
+    let text = serde_json::to_string(&deliveries).unwrap();
+    assert!(
+        !text.contains("Alice") && !text.contains("db-prod-3"),
+        "{text}"
+    );
+    let attempts: Vec<i32> =
+        sqlx::query_scalar("SELECT attempts FROM status_deliveries ORDER BY update_id")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        attempts,
+        [3, 1],
+        "two failures then success; then one attempt"
+    );
+
+    // Unsubscribing (a GET shows a button; the POST ends it) stops deliveries.
+    let visitor = Client::new(&app.base);
+    let unsubscribe = first["meta"]["unsubscribe"].as_str().unwrap().to_string();
+    let token = unsubscribe.split("token=").nth(1).unwrap().to_string();
+    let page = visitor
+        .http
+        .get(&unsubscribe)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Unsubscribe"));
+    let active: bool = sqlx::query_scalar("SELECT unsubscribed_at IS NULL FROM status_subscribers")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert!(active, "a GET changes nothing");
+    let done = visitor
+        .http
+        .post(format!("{}/status/unsubscribe", app.base))
+        .form(&[("token", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(done.status(), 200);
+    alice
+        .ok(
+            "post_public_update",
+            &[
+                ("incident_id", &id_text),
+                ("public_title", ""),
+                ("status", "resolved"),
+                ("message", "Third update."),
+            ],
+        )
+        .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        receiver.deliveries.lock().unwrap().len(),
+        2,
+        "no delivery after unsubscribing"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_page_keeps_serving_with_postgres_stopped_and_after_a_restart() -> anyhow::Result<()> {
+    // A Postgres of this test's own, so it can be stopped.
+    let dir = std::env::temp_dir().join(format!("wr-pgstop-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let pg = warroom::db::embedded::EmbeddedPostgres::start(&dir.join("pg"), None).await?;
+    let pool = warroom::db::connect(&pg.database_url(), 10)?;
+    let mut config = warroom::config::Config::for_tests();
+    config.status_snapshot = Some(dir.join("status-snapshot.json"));
+    let app = TestApp::spawn_with(pool.clone(), config.clone()).await;
+    let (_admin, alice, id, components) = incident_with_components(&app).await;
+    let id_text = id.to_string();
+    alice
+        .ok(
+            "set_component_impact",
+            &[
+                ("incident_id", &id_text),
+                ("component_id", &components[0].to_string()),
+                ("impact", "major_outage"),
+            ],
+        )
+        .await;
+    alice
+        .ok(
+            "post_public_update",
+            &[
+                ("incident_id", &id_text),
+                ("public_title", "Checkout is down"),
+                ("status", "identified"),
+                ("message", "A bad deploy; rolling back."),
+            ],
+        )
+        .await;
+    let public = Client::new(&app.base);
+    wait_for_page(&public, "/status", "the update", |b| {
+        b.contains("A bad deploy; rolling back.")
+    })
+    .await;
+
+    pg.stop().await?;
+    let page = wait_for_page(&public, "/status", "the stale notice", |b| {
+        b.contains("could not be refreshed")
+    })
+    .await;
+    assert!(
+        page.contains("A bad deploy; rolling back.") && page.contains("Major outage"),
+        "{page}"
+    );
+    let summary = public.get("/api/v2/summary.json").await;
+    assert_eq!(summary.status(), 200);
+    assert!(summary.text().await?.contains("Checkout is down"));
+    app.stop().await;
+
+    // Warroom restarts while Postgres is still down: the page comes from disk.
+    let app = TestApp::start(pool.clone(), config.clone()).await;
+    let public = Client::new(&app.base);
+    let page = public.get("/status").await;
+    assert_eq!(page.status(), 200);
+    let page = page.text().await?;
+    assert!(page.contains("A bad deploy; rolling back."), "{page}");
+    assert!(
+        page.contains("could not be refreshed"),
+        "says how old it is: {page}"
+    );
+    let json: Value = public
+        .get("/api/v2/incidents/unresolved.json")
+        .await
+        .json()
+        .await?;
+    assert_eq!(json["incidents"][0]["name"], "Checkout is down");
+    // The rest of Warroom waits for its database.
+    assert_eq!(public.get("/incidents").await.status(), 503);
+
+    // Postgres is back: Warroom starts fully and the page is fresh again.
+    let pg = warroom::db::embedded::EmbeddedPostgres::start(&dir.join("pg"), None).await?;
+    wait_for_page(&public, "/status", "a fresh page", |b| {
+        b.contains("A bad deploy; rolling back.") && !b.contains("could not be refreshed")
+    })
+    .await;
+    app.stop().await;
+    pool.close().await;
+    pg.stop().await?;
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
