@@ -17,8 +17,9 @@ use warroom_app::status::model::{
 pub const HISTORY_PAGE_SIZE: usize = 20;
 /// Days listed under "Past incidents" on the home page, today included.
 const PAST_DAYS: i64 = 7;
-/// Updates of an open incident shown on the home page; its own page has all of them.
-const HOME_UPDATES: usize = 3;
+/// Updates of an open incident shown on the home page: the latest, so that several open
+/// incidents stay readable at a glance (on a phone too); its own page has all of them.
+const HOME_UPDATES: usize = 1;
 /// Characters of an update kept as the summary of a history entry.
 const SUMMARY_CHARS: usize = 180;
 /// Used when the stored accent is not `#rrggbb` (the model validates it; this keeps a bad
@@ -1479,6 +1480,13 @@ mod tests {
         assert!(
             page.contains("<strong>eu-west</strong>"),
             "update bodies are HTML"
+        );
+        assert!(
+            !page.contains("HTTP 502"),
+            "only the latest update: the rest is one click away"
+        );
+        assert!(
+            page.contains("<p><a href=\"/status/incidents/inc1apierr01\">All 2 updates</a></p>")
         );
         assert!(page.contains("Affected: API (Partial outage), Webhooks (Degraded performance)"));
         // Resolved incidents are not current.
