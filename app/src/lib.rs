@@ -64,6 +64,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/admin/people") view=auth::pages::PeoplePage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/tokens") view=tokens::pages::TokensPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/audit") view=audit::pages::AuditPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/status") view=status::pages::admin::StatusAdminPage ssr=SsrMode::Async/>
                 </Routes>
             </ui::layout::Layout>
         </Router>

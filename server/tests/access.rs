@@ -100,6 +100,17 @@ async fn every_route_and_server_function_checks_the_role_on_the_server(pool: PgP
     let someone = app.signed_in_as("Someone", "responder").await;
     let someone_id = someone.ok("me", &[]).await["person"]["id"].to_string();
     let s = |v: &str| v.to_string();
+    let status_group = owner
+        .ok("create_status_group", &[("name", "Matrix group")])
+        .await["id"]
+        .to_string();
+    let status_component = owner
+        .ok(
+            "create_status_component",
+            &[("name", "Matrix component"), ("group_id", &status_group)],
+        )
+        .await["id"]
+        .to_string();
     let fns: Vec<(Call, Need)> = vec![
         (Call::ServerFn("me", vec![]), Need::Anyone),
         (Call::ServerFn("sign_in_options", vec![]), Need::Anyone),
@@ -270,6 +281,93 @@ async fn every_route_and_server_function_checks_the_role_on_the_server(pool: PgP
             Call::ServerFn("note_history", vec![("entry_id", note.clone())]),
             Need::Read,
         ),
+        (Call::ServerFn("get_status_catalog", vec![]), Need::Admin),
+        (
+            Call::ServerFn(
+                "create_status_group",
+                vec![("name", s("Matrix group 2")), ("description", s(""))],
+            ),
+            Need::Admin,
+        ),
+        (
+            Call::ServerFn(
+                "edit_status_group",
+                vec![
+                    ("id", status_group.clone()),
+                    ("name", s("Matrix group")),
+                    ("description", s("edited")),
+                ],
+            ),
+            Need::Admin,
+        ),
+        (
+            Call::ServerFn(
+                "set_status_group_hidden",
+                vec![("id", status_group.clone()), ("hidden", s("false"))],
+            ),
+            Need::Admin,
+        ),
+        (
+            Call::ServerFn(
+                "move_status_group",
+                vec![("id", status_group.clone()), ("direction", s("down"))],
+            ),
+            Need::Admin,
+        ),
+        (
+            Call::ServerFn(
+                "create_status_component",
+                vec![("name", s("Matrix component 2")), ("group_id", s("0"))],
+            ),
+            Need::Admin,
+        ),
+        (
+            Call::ServerFn(
+                "edit_status_component",
+                vec![
+                    ("id", status_component.clone()),
+                    ("name", s("Matrix component")),
+                    ("description", s("edited")),
+                    ("group_id", status_group.clone()),
+                ],
+            ),
+            Need::Admin,
+        ),
+        (
+            Call::ServerFn(
+                "set_status_component_hidden",
+                vec![("id", status_component.clone()), ("hidden", s("false"))],
+            ),
+            Need::Admin,
+        ),
+        (
+            Call::ServerFn(
+                "move_status_component",
+                vec![("id", status_component.clone()), ("direction", s("up"))],
+            ),
+            Need::Admin,
+        ),
+        (
+            Call::ServerFn(
+                "set_status_override",
+                vec![
+                    ("id", status_component.clone()),
+                    ("status", s("major_outage")),
+                ],
+            ),
+            Need::Admin,
+        ),
+        (Call::ServerFn("get_status_branding", vec![]), Need::Admin),
+        (
+            Call::ServerFn(
+                "save_status_branding",
+                vec![
+                    ("page_name", s("Matrix status")),
+                    ("accent_color", s("#123456")),
+                ],
+            ),
+            Need::Admin,
+        ),
     ];
     let routes: Vec<(Call, Need)> = vec![
         (Call::Get(s("/healthz")), Need::Anyone),
@@ -301,6 +399,7 @@ async fn every_route_and_server_function_checks_the_role_on_the_server(pool: PgP
         (Call::Page(s("/admin/people")), Need::Admin),
         (Call::Page(s("/admin/tokens")), Need::Admin),
         (Call::Page(s("/admin/audit")), Need::Admin),
+        (Call::Page(s("/admin/status")), Need::Admin),
     ];
 
     // The matrix names every server function the app registers, and no other.

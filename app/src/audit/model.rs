@@ -21,10 +21,16 @@ pub enum AuditAction {
     TokenRefused,
     RateLimited,
     ConfigChanged,
+    StatusGroupCreated,
+    StatusGroupChanged,
+    StatusComponentCreated,
+    StatusComponentChanged,
+    StatusOverrideChanged,
+    StatusBrandingChanged,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 15] = [
+    pub const ALL: [AuditAction; 21] = [
         AuditAction::SignIn,
         AuditAction::SignInRefused,
         AuditAction::SignOut,
@@ -40,6 +46,12 @@ impl AuditAction {
         AuditAction::TokenRefused,
         AuditAction::RateLimited,
         AuditAction::ConfigChanged,
+        AuditAction::StatusGroupCreated,
+        AuditAction::StatusGroupChanged,
+        AuditAction::StatusComponentCreated,
+        AuditAction::StatusComponentChanged,
+        AuditAction::StatusOverrideChanged,
+        AuditAction::StatusBrandingChanged,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -59,6 +71,12 @@ impl AuditAction {
             AuditAction::TokenRefused => "token_refused",
             AuditAction::RateLimited => "rate_limited",
             AuditAction::ConfigChanged => "config_changed",
+            AuditAction::StatusGroupCreated => "status_group_created",
+            AuditAction::StatusGroupChanged => "status_group_changed",
+            AuditAction::StatusComponentCreated => "status_component_created",
+            AuditAction::StatusComponentChanged => "status_component_changed",
+            AuditAction::StatusOverrideChanged => "status_override_changed",
+            AuditAction::StatusBrandingChanged => "status_branding_changed",
         }
     }
 
@@ -79,6 +97,12 @@ impl AuditAction {
             AuditAction::TokenRefused => "Token refused",
             AuditAction::RateLimited => "Rate limited",
             AuditAction::ConfigChanged => "Sign-in settings changed",
+            AuditAction::StatusGroupCreated => "Status group added",
+            AuditAction::StatusGroupChanged => "Status group changed",
+            AuditAction::StatusComponentCreated => "Status component added",
+            AuditAction::StatusComponentChanged => "Status component changed",
+            AuditAction::StatusOverrideChanged => "Component status set by hand",
+            AuditAction::StatusBrandingChanged => "Status page branding changed",
         }
     }
 

@@ -296,6 +296,7 @@ fn AdminTabs() -> impl IntoView {
         <nav class="tabs" aria-label="Administration">
             <a href="/admin/people">"People"</a>
             <a href="/admin/tokens">"API tokens"</a>
+            <a href="/admin/status">"Status page"</a>
             <a href="/admin/audit">"Audit log"</a>
         </nav>
     }

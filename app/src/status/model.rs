@@ -638,6 +638,574 @@ pub fn uptime_percent(days: &[UptimeDay]) -> Option<f64> {
     Some((100.0 * (1.0 - down / observed as f64)).clamp(0.0, 100.0))
 }
 
+// ---- The admin catalog: component and group names, descriptions, order, overrides and
+// ---- the page's branding, as admins enter them.
+
+/// Collapses runs of whitespace (names are one line; pasted names carry stray spaces).
+fn one_line(value: &str) -> String {
+    value.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// A component's name as customers read it ("API", "Checkout"): 1 to 100 characters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ComponentName(String);
+
+impl ComponentName {
+    pub fn parse(value: &str) -> Result<Self, AppError> {
+        let name = one_line(value);
+        match name.chars().count() {
+            0 => Err(AppError::invalid(
+                "name",
+                "Give the component a name your customers know, e.g. \"API\" or \"Checkout\".",
+            )),
+            1..=100 => Ok(ComponentName(name)),
+            _ => Err(AppError::invalid(
+                "name",
+                "Keep the component's name under 100 characters.",
+            )),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A component group's name ("Europe", "Payments"): 1 to 100 characters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GroupName(String);
+
+impl GroupName {
+    pub fn parse(value: &str) -> Result<Self, AppError> {
+        let name = one_line(value);
+        match name.chars().count() {
+            0 => Err(AppError::invalid(
+                "name",
+                "Give the group a name, e.g. \"Europe\" or \"Payments\".",
+            )),
+            1..=100 => Ok(GroupName(name)),
+            _ => Err(AppError::invalid(
+                "name",
+                "Keep the group's name under 100 characters.",
+            )),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// What a component or group is, shown under its name: at most 500 characters, may be empty.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ComponentDescription(String);
+
+impl ComponentDescription {
+    pub const MAX_CHARS: usize = 500;
+
+    pub fn parse(value: &str) -> Result<Self, AppError> {
+        let text = value.trim();
+        let count = text.chars().count();
+        if count > Self::MAX_CHARS {
+            return Err(AppError::invalid(
+                "description",
+                format!(
+                    "Keep the description under {} characters (it has {count}).",
+                    Self::MAX_CHARS
+                ),
+            ));
+        }
+        Ok(ComponentDescription(text.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Which way an admin moves a component or group in the page's order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    Up,
+    Down,
+}
+
+impl Direction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Up => "up",
+            Direction::Down => "down",
+        }
+    }
+
+    pub fn parse(value: &str) -> Result<Self, AppError> {
+        match value.trim() {
+            "up" => Ok(Direction::Up),
+            "down" => Ok(Direction::Down),
+            other => Err(AppError::invalid(
+                "direction",
+                format!("Cannot move \"{other}\": use up or down."),
+            )),
+        }
+    }
+}
+
+/// An admin's choice of status for a component: a `ComponentStatus`, or empty for "follow
+/// incidents and maintenance" (no override).
+pub fn parse_status_override(value: &str) -> Result<Option<ComponentStatus>, AppError> {
+    match value.trim() {
+        "" | "none" => Ok(None),
+        other => ComponentStatus::parse(other).map(Some),
+    }
+}
+
+/// The status page's name in its header and title: 1 to 80 characters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PageName(String);
+
+impl PageName {
+    pub fn parse(value: &str) -> Result<Self, AppError> {
+        let name = one_line(value);
+        match name.chars().count() {
+            0 => Err(AppError::invalid(
+                "page_name",
+                "Give the status page a name, e.g. \"Acme status\".",
+            )),
+            1..=80 => Ok(PageName(name)),
+            _ => Err(AppError::invalid(
+                "page_name",
+                "Keep the page name under 80 characters.",
+            )),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// An `http://` or `https://` address (a logo, a header link): no spaces, with a host,
+/// at most 500 characters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WebAddress(String);
+
+impl WebAddress {
+    pub const MAX_CHARS: usize = 500;
+
+    /// `what` names the address in the message ("The logo address").
+    pub fn parse(field: &str, what: &str, value: &str) -> Result<Self, AppError> {
+        let address = value.trim();
+        let lower = address.to_ascii_lowercase();
+        let rest = lower
+            .strip_prefix("https://")
+            .or_else(|| lower.strip_prefix("http://"));
+        let Some(rest) = rest else {
+            return Err(AppError::invalid(
+                field,
+                format!("{what} must start with https:// (or http://), e.g. https://example.com/…"),
+            ));
+        };
+        if rest.is_empty() || rest.starts_with('/') {
+            return Err(AppError::invalid(
+                field,
+                format!("{what} needs a host after the scheme, e.g. https://example.com/…"),
+            ));
+        }
+        if address.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(AppError::invalid(
+                field,
+                format!("{what} cannot contain spaces."),
+            ));
+        }
+        if address.chars().count() > Self::MAX_CHARS {
+            return Err(AppError::invalid(
+                field,
+                format!(
+                    "{what} is too long: keep it under {} characters.",
+                    Self::MAX_CHARS
+                ),
+            ));
+        }
+        // The scheme in lower case, as the database's check expects; the rest as given.
+        let scheme_len = if lower.starts_with("https://") { 8 } else { 7 };
+        Ok(WebAddress(format!(
+            "{}{}",
+            &lower[..scheme_len],
+            &address[scheme_len..]
+        )))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The page's accent colour, `#rrggbb` in lower case.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccentColor(String);
+
+impl AccentColor {
+    pub fn parse(value: &str) -> Result<Self, AppError> {
+        let value = value.trim();
+        let hex = value.strip_prefix('#').unwrap_or(value);
+        if hex.len() == 6 && hex.chars().all(|c| c.is_ascii_hexdigit()) {
+            Ok(AccentColor(format!("#{}", hex.to_ascii_lowercase())))
+        } else {
+            Err(AppError::invalid(
+                "accent_color",
+                format!("\"{value}\" is not a colour: use the form #rrggbb, e.g. #1f6feb."),
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// How many links fit in the page header.
+pub const MAX_PAGE_LINKS: usize = 5;
+/// The longest link label.
+pub const MAX_LINK_LABEL_CHARS: usize = 40;
+
+/// The page's branding as an admin saves it, checked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BrandingSettings {
+    pub name: PageName,
+    pub logo_url: Option<WebAddress>,
+    pub accent_color: AccentColor,
+    pub links: Vec<PageLink>,
+}
+
+impl BrandingSettings {
+    /// Parses the branding form. Links come as parallel lists of labels and addresses;
+    /// rows left empty are skipped.
+    pub fn parse(
+        page_name: &str,
+        logo_url: &str,
+        accent_color: &str,
+        link_labels: &[String],
+        link_urls: &[String],
+    ) -> Result<Self, AppError> {
+        let name = PageName::parse(page_name)?;
+        let logo_url = match logo_url.trim() {
+            "" => None,
+            address => Some(WebAddress::parse("logo_url", "The logo address", address)?),
+        };
+        let accent_color = AccentColor::parse(accent_color)?;
+        let mut links = Vec::new();
+        for row in 0..link_labels.len().max(link_urls.len()) {
+            let label = one_line(link_labels.get(row).map_or("", |s| s.as_str()));
+            let url = link_urls.get(row).map_or("", |s| s.trim());
+            let number = row + 1;
+            match (label.is_empty(), url.is_empty()) {
+                (true, true) => continue,
+                (true, false) => {
+                    return Err(AppError::invalid(
+                        "links",
+                        format!("Link {number} has an address but no label: give it a label or clear the address."),
+                    ))
+                }
+                (false, true) => {
+                    return Err(AppError::invalid(
+                        "links",
+                        format!("Link {number} (\"{label}\") needs an address starting with https://."),
+                    ))
+                }
+                (false, false) => {}
+            }
+            if label.chars().count() > MAX_LINK_LABEL_CHARS {
+                return Err(AppError::invalid(
+                    "links",
+                    format!(
+                        "Keep the label of link {number} under {MAX_LINK_LABEL_CHARS} characters."
+                    ),
+                ));
+            }
+            let url = WebAddress::parse("links", &format!("The address of link {number}"), url)?;
+            links.push(PageLink {
+                label,
+                url: url.as_str().to_string(),
+            });
+        }
+        if links.len() > MAX_PAGE_LINKS {
+            return Err(AppError::invalid(
+                "links",
+                format!(
+                    "At most {MAX_PAGE_LINKS} links fit in the page header: remove {}.",
+                    links.len() - MAX_PAGE_LINKS
+                ),
+            ));
+        }
+        Ok(BrandingSettings {
+            name,
+            logo_url,
+            accent_color,
+            links,
+        })
+    }
+}
+
+/// A component group as admins see it (hidden ones included).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CatalogGroup {
+    pub id: i64,
+    pub public_id: String,
+    pub name: String,
+    pub description: String,
+    /// Its place in the page's top-level order (shared with ungrouped components).
+    pub position: i32,
+    pub hidden: bool,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A component as admins see it (hidden ones included), with its manual status, if any.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CatalogComponent {
+    pub id: i64,
+    pub public_id: String,
+    pub group_id: Option<i64>,
+    pub name: String,
+    pub description: String,
+    /// Its place in its group, or in the top-level order when ungrouped.
+    pub position: i32,
+    pub hidden: bool,
+    /// Set by an admin, it wins over incidents and maintenance.
+    pub status_override: Option<ComponentStatus>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Every group and component, hidden ones included, for the admin page.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Catalog {
+    pub groups: Vec<CatalogGroup>,
+    pub components: Vec<CatalogComponent>,
+}
+
+/// One top-level entry of the page, in order: a group with its components, or an
+/// ungrouped component.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CatalogEntry {
+    Group {
+        group: CatalogGroup,
+        components: Vec<CatalogComponent>,
+    },
+    Component(CatalogComponent),
+}
+
+impl Catalog {
+    /// The page's layout: groups and ungrouped components in their shared order (ties:
+    /// groups first, then the older), each group's components in theirs.
+    pub fn entries(&self) -> Vec<CatalogEntry> {
+        let mut inside: BTreeMap<i64, Vec<CatalogComponent>> = BTreeMap::new();
+        let mut top: Vec<(i32, u8, i64, CatalogEntry)> = Vec::new();
+        for component in &self.components {
+            match component.group_id {
+                Some(group) if self.groups.iter().any(|g| g.id == group) => {
+                    inside.entry(group).or_default().push(component.clone())
+                }
+                _ => top.push((
+                    component.position,
+                    1,
+                    component.id,
+                    CatalogEntry::Component(component.clone()),
+                )),
+            }
+        }
+        for group in &self.groups {
+            let mut components = inside.remove(&group.id).unwrap_or_default();
+            components.sort_by_key(|c| (c.position, c.id));
+            top.push((
+                group.position,
+                0,
+                group.id,
+                CatalogEntry::Group {
+                    group: group.clone(),
+                    components,
+                },
+            ));
+        }
+        top.sort_by_key(|(position, kind, id, _)| (*position, *kind, *id));
+        top.into_iter().map(|(_, _, _, entry)| entry).collect()
+    }
+}
+
+#[cfg(test)]
+mod catalog_tests {
+    use super::*;
+
+    #[test]
+    fn names_are_one_line_and_bounded() {
+        assert_eq!(
+            ComponentName::parse("  Check   out \n").unwrap().as_str(),
+            "Check out"
+        );
+        assert!(ComponentName::parse(" \t").is_err());
+        assert!(ComponentName::parse(&"x".repeat(100)).is_ok());
+        assert!(ComponentName::parse(&"x".repeat(101)).is_err());
+        assert!(GroupName::parse("").is_err());
+        assert!(PageName::parse(&"é".repeat(80)).is_ok());
+        assert!(PageName::parse(&"é".repeat(81)).is_err());
+    }
+
+    #[test]
+    fn descriptions_may_be_empty_but_not_long() {
+        assert_eq!(ComponentDescription::parse("  ").unwrap().as_str(), "");
+        assert!(ComponentDescription::parse(&"x".repeat(500)).is_ok());
+        let err = ComponentDescription::parse(&"x".repeat(501)).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "Keep the description under 500 characters (it has 501)."
+        );
+    }
+
+    #[test]
+    fn overrides_are_a_status_or_nothing() {
+        assert_eq!(parse_status_override("").unwrap(), None);
+        assert_eq!(
+            parse_status_override("major_outage").unwrap(),
+            Some(ComponentStatus::MajorOutage)
+        );
+        assert!(parse_status_override("on_fire").is_err());
+        assert_eq!(Direction::parse("down").unwrap(), Direction::Down);
+        assert!(Direction::parse("sideways").is_err());
+    }
+
+    #[test]
+    fn web_addresses_need_http_a_host_and_no_spaces() {
+        let parse = |v: &str| WebAddress::parse("logo_url", "The logo address", v);
+        assert_eq!(
+            parse(" HTTPS://Example.com/Logo.svg ").unwrap().as_str(),
+            "https://Example.com/Logo.svg"
+        );
+        assert!(parse("http://example.com").is_ok());
+        for bad in [
+            "example.com/logo.png",
+            "javascript:alert(1)",
+            "ftp://example.com",
+            "https://",
+            "https:///path",
+            "https://exa mple.com",
+        ] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
+        assert!(parse(&format!("https://example.com/{}", "a".repeat(500))).is_err());
+    }
+
+    #[test]
+    fn accent_colours_are_six_hex_digits() {
+        assert_eq!(AccentColor::parse("#1F6FEB").unwrap().as_str(), "#1f6feb");
+        assert_eq!(AccentColor::parse("00aa11").unwrap().as_str(), "#00aa11");
+        for bad in ["#fff", "red", "#12345g", "", "#1234567"] {
+            assert!(AccentColor::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn branding_skips_empty_link_rows_and_explains_half_filled_ones() {
+        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        let branding = BrandingSettings::parse(
+            " Acme status ",
+            "",
+            "#112233",
+            &s(&["Docs", "", " Support  desk "]),
+            &s(&["https://docs.example.com", "", "https://help.example.com"]),
+        )
+        .unwrap();
+        assert_eq!(branding.name.as_str(), "Acme status");
+        assert_eq!(branding.logo_url, None);
+        assert_eq!(
+            branding.links,
+            vec![
+                PageLink {
+                    label: "Docs".into(),
+                    url: "https://docs.example.com".into()
+                },
+                PageLink {
+                    label: "Support desk".into(),
+                    url: "https://help.example.com".into()
+                },
+            ]
+        );
+        let err =
+            BrandingSettings::parse("A", "", "#112233", &s(&["", ""]), &s(&["", "https://x.io"]))
+                .unwrap_err();
+        assert_eq!(
+            err,
+            AppError::invalid(
+                "links",
+                "Link 2 has an address but no label: give it a label or clear the address."
+            )
+        );
+        let six = s(&["a", "b", "c", "d", "e", "f"]);
+        let urls = s(&["https://x.io"; 6]);
+        assert!(BrandingSettings::parse("A", "", "#112233", &six, &urls).is_err());
+        assert!(BrandingSettings::parse("A", "", "#112233", &six[..5], &urls[..5]).is_ok());
+        assert!(
+            BrandingSettings::parse("A", "", "#112233", &s(&[&"x".repeat(41)]), &urls[..1])
+                .is_err()
+        );
+    }
+
+    fn group(id: i64, position: i32) -> CatalogGroup {
+        CatalogGroup {
+            id,
+            public_id: format!("g{id}"),
+            name: format!("G{id}"),
+            description: String::new(),
+            position,
+            hidden: false,
+            updated_at: DateTime::<Utc>::MIN_UTC,
+        }
+    }
+
+    fn component(id: i64, group_id: Option<i64>, position: i32) -> CatalogComponent {
+        CatalogComponent {
+            id,
+            public_id: format!("c{id}"),
+            group_id,
+            name: format!("C{id}"),
+            description: String::new(),
+            position,
+            hidden: false,
+            status_override: None,
+            updated_at: DateTime::<Utc>::MIN_UTC,
+        }
+    }
+
+    #[test]
+    fn the_catalog_interleaves_groups_and_ungrouped_components_by_position() {
+        let catalog = Catalog {
+            groups: vec![group(1, 2), group(2, 4)],
+            components: vec![
+                component(10, None, 3),
+                component(11, Some(1), 2),
+                component(12, Some(1), 1),
+                component(13, None, 1),
+                component(14, Some(2), 1),
+            ],
+        };
+        let layout: Vec<String> = catalog
+            .entries()
+            .into_iter()
+            .map(|entry| match entry {
+                CatalogEntry::Group { group, components } => format!(
+                    "{}[{}]",
+                    group.name,
+                    components
+                        .iter()
+                        .map(|c| c.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(",")
+                ),
+                CatalogEntry::Component(c) => c.name,
+            })
+            .collect();
+        assert_eq!(layout, ["C13", "G1[C12,C11]", "C10", "G2[C14]"]);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
