@@ -7,6 +7,8 @@ pub mod auth;
 pub mod error;
 pub mod incidents;
 #[cfg(feature = "ssr")]
+pub mod jobs;
+#[cfg(feature = "ssr")]
 pub mod markdown;
 #[cfg(feature = "ssr")]
 pub mod state;
@@ -65,6 +67,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/admin/tokens") view=tokens::pages::TokensPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/audit") view=audit::pages::AuditPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/status") view=status::pages::admin::StatusAdminPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/maintenance") view=status::pages::maintenance::MaintenancePage ssr=SsrMode::Async/>
                 </Routes>
             </ui::layout::Layout>
         </Router>

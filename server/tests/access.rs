@@ -368,10 +368,72 @@ async fn every_route_and_server_function_checks_the_role_on_the_server(pool: PgP
             ),
             Need::Admin,
         ),
+        (
+            Call::ServerFn(
+                "incident_public_side",
+                vec![("incident_id", incident.clone())],
+            ),
+            Need::Read,
+        ),
+        (
+            Call::ServerFn(
+                "post_public_update",
+                vec![
+                    ("incident_id", incident.clone()),
+                    ("public_title", s("Matrix trouble")),
+                    ("status", s("investigating")),
+                    ("message", s("Looking.")),
+                ],
+            ),
+            Need::Work,
+        ),
+        (
+            Call::ServerFn(
+                "set_component_impact",
+                vec![
+                    ("incident_id", incident.clone()),
+                    ("component_id", status_component.clone()),
+                    ("impact", s("partial_outage")),
+                ],
+            ),
+            Need::Work,
+        ),
+        (
+            Call::ServerFn(
+                "set_incident_private",
+                vec![("incident_id", incident.clone()), ("private", s("true"))],
+            ),
+            Need::Work,
+        ),
+        (Call::ServerFn("list_maintenances", vec![]), Need::Admin),
+        (
+            Call::ServerFn(
+                "schedule_maintenance",
+                vec![
+                    ("title", s("Matrix maintenance")),
+                    ("message", s("Short.")),
+                    ("starts_at", s("2099-01-01T00:00")),
+                    ("ends_at", s("2099-01-01T01:00")),
+                    ("component_ids[0]", status_component.clone()),
+                ],
+            ),
+            Need::Admin,
+        ),
+        (
+            Call::ServerFn(
+                "complete_maintenance",
+                vec![("id", s("999999")), ("message", s(""))],
+            ),
+            Need::Admin,
+        ),
     ];
     let routes: Vec<(Call, Need)> = vec![
         (Call::Get(s("/healthz")), Need::Anyone),
         (Call::Get(s("/readyz")), Need::Anyone),
+        (Call::Get(s("/status")), Need::Anyone),
+        (Call::Get(s("/status/history")), Need::Anyone),
+        (Call::Get(s("/status/feed.atom")), Need::Anyone),
+        (Call::Get(s("/api/v2/summary.json")), Need::Anyone),
         (Call::Get(format!("/live/incidents/{incident}")), Need::Read),
         (Call::Get(s("/auth/github/start")), Need::Anyone),
         (
@@ -400,6 +462,7 @@ async fn every_route_and_server_function_checks_the_role_on_the_server(pool: PgP
         (Call::Page(s("/admin/tokens")), Need::Admin),
         (Call::Page(s("/admin/audit")), Need::Admin),
         (Call::Page(s("/admin/status")), Need::Admin),
+        (Call::Page(s("/admin/maintenance")), Need::Admin),
     ];
 
     // The matrix names every server function the app registers, and no other.

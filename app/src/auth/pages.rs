@@ -297,6 +297,7 @@ fn AdminTabs() -> impl IntoView {
             <a href="/admin/people">"People"</a>
             <a href="/admin/tokens">"API tokens"</a>
             <a href="/admin/status">"Status page"</a>
+            <a href="/admin/maintenance">"Maintenance"</a>
             <a href="/admin/audit">"Audit log"</a>
         </nav>
     }

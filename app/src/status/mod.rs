@@ -2,6 +2,7 @@
 //! uptime, subscribers and the status page's branding.
 
 pub mod admin_api;
+pub mod api;
 pub mod model;
 pub mod pages;
 #[cfg(feature = "ssr")]

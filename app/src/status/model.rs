@@ -638,6 +638,95 @@ pub fn uptime_percent(days: &[UptimeDay]) -> Option<f64> {
     Some((100.0 * (1.0 - down / observed as f64)).clamp(0.0, 100.0))
 }
 
+/// An incident's title on the status page (people outside read it: no internal names).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PublicTitle(String);
+
+impl PublicTitle {
+    pub fn parse(value: &str) -> Result<Self, AppError> {
+        let title = value.trim();
+        if title.is_empty() {
+            return Err(AppError::invalid(
+                "public_title",
+                "Give the incident a public title (what customers read, e.g. \"Checkout is failing for some customers\").",
+            ));
+        }
+        if title.chars().count() > 200 {
+            return Err(AppError::invalid(
+                "public_title",
+                "Keep the public title under 200 characters.",
+            ));
+        }
+        Ok(PublicTitle(title.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The text of a public update: Markdown, 1 to 5,000 characters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PublicMessage(String);
+
+impl PublicMessage {
+    pub fn parse(value: &str) -> Result<Self, AppError> {
+        let text = value.trim();
+        if text.is_empty() {
+            return Err(AppError::invalid(
+                "message",
+                "Write what the public should know.",
+            ));
+        }
+        if text.chars().count() > 5000 {
+            return Err(AppError::invalid(
+                "message",
+                "Keep a public update under 5,000 characters.",
+            ));
+        }
+        Ok(PublicMessage(text.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A component as the incident room offers it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ComponentChoice {
+    pub id: i64,
+    pub name: String,
+    pub group: Option<String>,
+    /// What this incident currently does to it.
+    pub impact: Option<Impact>,
+}
+
+/// One public update as the room lists it (with its author, which the public never sees).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoomPublicUpdate {
+    pub id: i64,
+    pub status: PublicStatus,
+    pub body_md: String,
+    pub author: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// The public side of an incident, for its room.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublicSide {
+    pub public_id: String,
+    pub public_title: Option<String>,
+    pub private: bool,
+    /// Newest first.
+    pub updates: Vec<RoomPublicUpdate>,
+    /// Every visible or hidden component, with this incident's impact on it.
+    pub components: Vec<ComponentChoice>,
+    /// Whether the viewer may post public updates and change impacts (commander or
+    /// communications liaison of this incident).
+    pub can_speak: bool,
+}
+
 // ---- The admin catalog: component and group names, descriptions, order, overrides and
 // ---- the page's branding, as admins enter them.
 

@@ -2,4 +2,5 @@
 
 pub mod declare;
 pub mod list;
+pub mod public;
 pub mod room;
