@@ -18,8 +18,9 @@
 //!    machine; each run is a discarded warm-up followed by the measured run;
 //! 5. print req/s and p99 of both, their ratios against the targets (Warroom at
 //!    least 0.8× nginx's throughput, p99 at most 1.5× nginx's), errors, bytes per
-//!    response and Warroom's RSS before and after. Targets are reported, never
-//!    asserted.
+//!    response, each server's CPU time per response (measured from `/proc`, so
+//!    it holds even when other work shares the cores) and Warroom's RSS before
+//!    and after. Targets are reported, never asserted.
 //!
 //! wrk, both servers and this program share the machine's cores, as they would on
 //! a small self-hosted box; the figures say how many there were and how busy the
@@ -48,7 +49,7 @@ use crate::nginx::Nginx;
 use crate::pages::Encoding;
 use crate::report::{Case, Report};
 use crate::warroom::Warroom;
-use crate::wrk::Load;
+use crate::wrk::{CpuTicks, Load};
 
 /// wrk's threads: one per core of the 2-core machines Warroom is sized for.
 const WRK_THREADS: u32 = 2;
@@ -170,7 +171,12 @@ async fn run_bench(config: Config) -> Result<()> {
         config.warm_up_seconds,
     );
     report.rss_before_kib = Some(warroom.rss_kib()?);
-    let targets = [("Warroom", warroom.base()), ("nginx", nginx.base())];
+    let warroom_cpu = || warroom.cpu_ticks();
+    let nginx_cpu = || nginx.cpu_ticks();
+    let targets: [(&str, &str, CpuTicks); 2] = [
+        ("Warroom", warroom.base(), &warroom_cpu),
+        ("nginx", nginx.base(), &nginx_cpu),
+    ];
     let mut first = 0;
     for encoding in config.encodings() {
         for &connections in &config.connections {
@@ -190,13 +196,14 @@ async fn run_bench(config: Config) -> Result<()> {
                 // machine does not always favour the same server.
                 let mut runs = [None, None];
                 for turn in [first, 1 - first] {
-                    let (name, base) = targets[turn];
+                    let (name, base, cpu_ticks) = targets[turn];
                     eprintln!(
                         "status page: {name} {} {} × {connections} connections...",
                         page.path,
                         encoding.label()
                     );
-                    runs[turn] = Some(load.run(&format!("{base}{}", page.path)).await?);
+                    let url = format!("{base}{}", page.path);
+                    runs[turn] = Some(load.run(&url, cpu_ticks).await?);
                     tokio::time::sleep(SETTLE).await;
                 }
                 first = 1 - first;

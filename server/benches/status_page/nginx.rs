@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 
 use crate::pages::Page;
-use crate::warroom::{free_port, stop_child, TempDir};
+use crate::warroom::{cpu_ticks, free_port, stop_child, TempDir};
 
 /// Ports tried: apart from Warroom's, below the ephemeral range.
 const PORTS: std::ops::Range<u16> = 12_000..22_000;
@@ -105,6 +105,19 @@ impl Nginx {
     /// `http://127.0.0.1:port`.
     pub fn base(&self) -> &str {
         &self.base
+    }
+
+    /// CPU time the master and its workers used so far, in clock ticks.
+    pub fn cpu_ticks(&self) -> Result<u64> {
+        let master = self.child.id();
+        let path = format!("/proc/{master}/task/{master}/children");
+        let children = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
+        let mut ticks = cpu_ticks(master)?;
+        for worker in children.split_whitespace() {
+            // A worker that has just exited is not an error.
+            ticks += worker.parse().map_or(0, |pid| cpu_ticks(pid).unwrap_or(0));
+        }
+        Ok(ticks)
     }
 
     async fn wait_ready(&mut self, path: &str) -> Result<()> {

@@ -140,7 +140,7 @@ impl Report {
             .unwrap_or(0)
             .max("case".len());
         println!(
-            "{:<width$} | {:>13} | {:>11} | {:<16} | {:>11} | {:>10} | {:<16} | {:>12} | {:>17}",
+            "{:<width$} | {:>13} | {:>11} | {:<16} | {:>11} | {:>10} | {:<16} | {:>12} | {:>17} | {:>17}",
             "case",
             "Warroom req/s",
             "nginx req/s",
@@ -150,14 +150,15 @@ impl Report {
             "p99 ratio",
             "errors W / n",
             "bytes/resp W / n",
+            "CPU µs/resp W / n",
         );
         println!(
             "{}",
-            "-".repeat(width + 13 + 11 + 16 + 11 + 10 + 16 + 12 + 17 + 8 * 3)
+            "-".repeat(width + 13 + 11 + 16 + 11 + 10 + 16 + 12 + 17 + 17 + 9 * 3)
         );
         for case in &self.cases {
             println!(
-                "{:<width$} | {:>13} | {:>11} | {:<16} | {:>8.2} ms | {:>7.2} ms | {:<16} | {:>12} | {:>17}",
+                "{:<width$} | {:>13} | {:>11} | {:<16} | {:>8.2} ms | {:>7.2} ms | {:<16} | {:>12} | {:>17} | {:>17}",
                 case.label(),
                 thousands(case.warroom.requests_per_second),
                 thousands(case.nginx.requests_per_second),
@@ -174,6 +175,11 @@ impl Report {
                     "{} / {}",
                     thousands(case.warroom.bytes_per_response),
                     thousands(case.nginx.bytes_per_response)
+                ),
+                format!(
+                    "{:.1} / {:.1}",
+                    case.warroom.cpu_us_per_request(),
+                    case.nginx.cpu_us_per_request()
                 ),
             );
         }

@@ -73,6 +73,11 @@ impl Warroom {
         self.proc_status_kib("VmHWM:")
     }
 
+    /// CPU time used so far (all threads, user + system), in clock ticks.
+    pub fn cpu_ticks(&self) -> Result<u64> {
+        cpu_ticks(self.child.id())
+    }
+
     fn proc_status_kib(&self, field: &str) -> Result<u64> {
         let path = format!("/proc/{}/status", self.child.id());
         let status = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
@@ -106,6 +111,28 @@ impl Drop for Warroom {
         // SIGTERM (not SIGKILL) so Warroom stops its embedded Postgres itself.
         stop_child(&mut self.child, "Warroom", STOP_TIMEOUT);
     }
+}
+
+/// Clock ticks per second of `/proc/<pid>/stat` (Linux's USER_HZ, 100 everywhere).
+pub const TICKS_PER_SECOND: u64 = 100;
+
+/// CPU time process `pid` used so far (user + system, all threads), in ticks.
+pub fn cpu_ticks(pid: u32) -> Result<u64> {
+    let path = format!("/proc/{pid}/stat");
+    let stat = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
+    // Fields after the `(command)`, which may itself hold spaces: state is the
+    // first, utime and stime (fields 14 and 15 of the whole line) the 12th and 13th.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    let field = |index: usize| -> Result<u64> {
+        fields
+            .get(index)
+            .and_then(|value| value.parse().ok())
+            .with_context(|| format!("no CPU times in {path}"))
+    };
+    Ok(field(11)? + field(12)?)
 }
 
 /// Sends SIGTERM, waits up to `limit`, then kills. Nothing to do if it already exited.

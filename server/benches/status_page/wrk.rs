@@ -6,6 +6,8 @@ use std::process::Stdio;
 use anyhow::{bail, ensure, Context, Result};
 use tokio::process::Command;
 
+use crate::warroom::TICKS_PER_SECOND;
+
 /// wrk's version line, for the report (`wrk -v` prints it, then exits with 1).
 pub async fn version() -> Result<String> {
     let output = Command::new("wrk")
@@ -19,6 +21,9 @@ pub async fn version() -> Result<String> {
     Ok(line.split(" Copyright").next().unwrap_or(line).to_owned())
 }
 
+/// Reads a server's CPU time so far, in clock ticks.
+pub type CpuTicks<'a> = &'a dyn Fn() -> Result<u64>;
+
 /// One load: the same for both servers of a case.
 pub struct Load {
     pub threads: u32,
@@ -30,13 +35,18 @@ pub struct Load {
 
 impl Load {
     /// A discarded warm-up run (connections opened, caches and pools warm), then
-    /// the measured run.
-    pub async fn run(&self, url: &str) -> Result<Run> {
+    /// the measured run; `cpu_ticks` reads the server's CPU time, which is taken
+    /// around the measured run.
+    pub async fn run(&self, url: &str, cpu_ticks: CpuTicks<'_>) -> Result<Run> {
         if self.warm_up_seconds > 0 {
             self.wrk(url, self.warm_up_seconds).await?;
         }
+        let cpu_before = cpu_ticks()?;
         let output = self.wrk(url, self.seconds).await?;
-        parse(&output).with_context(|| format!("reading wrk's report:\n{output}"))
+        let cpu_after = cpu_ticks()?;
+        let mut run = parse(&output).with_context(|| format!("reading wrk's report:\n{output}"))?;
+        run.server_cpu_ticks = cpu_after.saturating_sub(cpu_before);
+        Ok(run)
     }
 
     async fn wrk(&self, url: &str, seconds: u32) -> Result<String> {
@@ -79,6 +89,8 @@ pub struct Run {
     pub p99_ms: f64,
     /// Bytes read per response, headers included.
     pub bytes_per_response: f64,
+    /// CPU time the server used during the run, in clock ticks.
+    pub server_cpu_ticks: u64,
     pub non_2xx_3xx: u64,
     pub connect_errors: u64,
     pub read_errors: u64,
@@ -87,6 +99,13 @@ pub struct Run {
 }
 
 impl Run {
+    /// The server's CPU time per response, in microseconds: unlike req/s, it
+    /// hardly depends on how much CPU other programs left to the server.
+    pub fn cpu_us_per_request(&self) -> f64 {
+        let seconds = self.server_cpu_ticks as f64 / TICKS_PER_SECOND as f64;
+        seconds * 1e6 / self.requests.max(1) as f64
+    }
+
     pub fn errors(&self) -> u64 {
         self.non_2xx_3xx
             + self.connect_errors
