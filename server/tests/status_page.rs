@@ -88,6 +88,9 @@ async fn a_public_update_reaches_the_page_and_the_api_and_nothing_internal_does(
     let app = TestApp::spawn(pool.clone()).await;
     let (_admin, alice, id, components) = incident_with_components(&app).await;
     let public = Client::new(&app.base);
+    // A second replica on the same database learns of the update by NOTIFY alone.
+    let replica = TestApp::spawn(pool.clone()).await;
+    let public_of_replica = Client::new(&replica.base);
     let id_text = id.to_string();
     alice
         .note(
@@ -133,6 +136,14 @@ async fn a_public_update_reaches_the_page_and_the_api_and_nothing_internal_does(
         page.contains("Major outage"),
         "component status on the page"
     );
+    wait_for_page(
+        &public_of_replica,
+        "/status",
+        "the update on the other replica",
+        |b| b.contains("We are looking into failed payments at checkout."),
+    )
+    .await;
+    replica.stop().await;
 
     let summary: Value = public
         .get("/api/v2/summary.json")

@@ -10,12 +10,14 @@ use crate::status::api::{
 use crate::status::model::{Impact, PublicSide, PublicStatus};
 use crate::ui::{date_time, ErrorNote, Failure};
 
-/// The panel. It reloads after its own actions and whenever the live timeline brings a
-/// public-side entry from someone else.
+/// The panel. It reloads after its own actions, when roles change, and whenever the live
+/// timeline brings a public-side entry from someone else.
 #[component]
 pub fn PublicPanel(
     incident_id: i64,
     entries: RwSignal<Vec<TimelineEntry>>,
+    /// Bumped when roles change: taking the liaison role lets one speak publicly.
+    roles_version: RwSignal<u32>,
     can_work: bool,
 ) -> impl IntoView {
     let post = ServerAction::<PostPublicUpdate>::new();
@@ -42,6 +44,7 @@ pub fn PublicPanel(
                 impact.version().get(),
                 private.version().get(),
                 public_entries(),
+                roles_version.get(),
             )
         },
         move |_| incident_public_side(incident_id),

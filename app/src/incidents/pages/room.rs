@@ -138,7 +138,7 @@ fn Room(data: RoomData) -> impl IntoView {
             </section>
             <aside class="side-col">
                 <RolesPanel incident people me/>
-                <super::public::PublicPanel incident_id entries=signals.entries can_work/>
+                <super::public::PublicPanel incident_id entries=signals.entries roles_version=signals.roles_version can_work/>
                 <MilestonesPanel incident now/>
                 <RoleHistory incident_id version=signals.roles_version/>
             </aside>
