@@ -542,7 +542,7 @@ async fn branding_is_saved_whole_and_bad_branding_changes_nothing(pool: PgPool) 
     let app = TestApp::spawn(pool.clone()).await;
     let admin = app.signed_in_as("Ada", "admin").await;
     let defaults = admin.ok("get_status_branding", &[]).await;
-    assert_eq!(defaults["name"], "Service status");
+    assert_eq!(defaults["name"], "Warroom");
     assert_eq!(defaults["accent_color"], "#1f6feb");
 
     let saved = admin
@@ -661,7 +661,7 @@ async fn branding_is_saved_whole_and_bad_branding_changes_nothing(pool: PgPool) 
     let audit = audit_actions(&pool).await;
     assert_eq!(audit.len(), 1, "{audit:?}");
     assert_eq!(audit[0].0, "status_branding_changed");
-    assert_eq!(audit[0].2["before"]["name"], "Service status");
+    assert_eq!(audit[0].2["before"]["name"], "Warroom");
     assert_eq!(audit[0].2["now"]["name"], "Acme status");
     app.stop().await;
 }
@@ -718,7 +718,7 @@ async fn only_admins_see_or_change_the_catalog_and_branding(pool: PgPool) {
         .fetch_one(&pool)
         .await
         .unwrap();
-    assert_eq!(name, "Service status");
+    assert_eq!(name, "Warroom");
 
     // The page: the catalog for admins, a refusal for everyone else.
     let page = |client: &Client| {

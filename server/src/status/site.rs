@@ -411,7 +411,7 @@ impl StatusSite {
 fn empty_data(base_url: &str, now: DateTime<Utc>) -> PublicData {
     PublicData {
         branding: warroom_app::status::model::Branding {
-            name: "Service status".into(),
+            name: "Warroom".into(),
             logo_url: None,
             accent_color: "#1f6feb".into(),
             links: Vec::new(),

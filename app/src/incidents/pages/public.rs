@@ -110,6 +110,31 @@ fn PublicSideView(
                 }}
             </ul>
         })}
+        {(speak && !is_private).then(move || {
+            let title = public_title.unwrap_or_default();
+            let next = match latest { None => PublicStatus::Investigating, Some(s) => s };
+            view! {
+                <h3>"Post a public update"</h3>
+                <ActionForm action=post attr:class="public-update-form">
+                    <input type="hidden" name="incident_id" value=incident_id/>
+                    <label>"Public title"
+                        <input name="public_title" value=title placeholder="What customers read, e.g. “Checkout is failing for some customers”" maxlength="200"/>
+                    </label>
+                    <label>"Status"
+                        <select name="status">
+                            {PublicStatus::ALL.into_iter().map(|s| view! {
+                                <option value=s.as_str() selected=s == next>{s.label()}</option>
+                            }).collect_view()}
+                        </select>
+                    </label>
+                    <label>"Message"
+                        <textarea name="message" rows="3" placeholder="What is affected, what we are doing, when we update next. No internal names." maxlength="5000"></textarea>
+                    </label>
+                    <button type="submit">"Post public update"</button>
+                </ActionForm>
+                <ErrorNote result=post.value()/>
+            }
+        })}
         {speak.then(move || view! {
             <h3>"Affected components"</h3>
             {if components.is_empty() {
@@ -143,31 +168,6 @@ fn PublicSideView(
                 }.into_any()
             }}
             <ErrorNote result=impact.value()/>
-        })}
-        {(speak && !is_private).then(move || {
-            let title = public_title.unwrap_or_default();
-            let next = match latest { None => PublicStatus::Investigating, Some(s) => s };
-            view! {
-                <h3>"Post a public update"</h3>
-                <ActionForm action=post attr:class="public-update-form">
-                    <input type="hidden" name="incident_id" value=incident_id/>
-                    <label>"Public title"
-                        <input name="public_title" value=title placeholder="What customers read, e.g. “Checkout is failing for some customers”" maxlength="200"/>
-                    </label>
-                    <label>"Status"
-                        <select name="status">
-                            {PublicStatus::ALL.into_iter().map(|s| view! {
-                                <option value=s.as_str() selected=s == next>{s.label()}</option>
-                            }).collect_view()}
-                        </select>
-                    </label>
-                    <label>"Message"
-                        <textarea name="message" rows="3" placeholder="What is affected, what we are doing, when we update next. No internal names." maxlength="5000"></textarea>
-                    </label>
-                    <button type="submit">"Post public update"</button>
-                </ActionForm>
-                <ErrorNote result=post.value()/>
-            }
         })}
         {(can_work && !published).then(move || {
             let make_private = !is_private;
