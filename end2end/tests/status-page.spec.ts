@@ -50,7 +50,7 @@ test('an anonymous visitor sees a component go to major outage and the public up
   await expect(alice.getByTestId('timeline')).toContainText(`marked ${component}: Major outage`);
   await panel.getByLabel('Public title').fill('Payments are failing for some customers');
   await panel.getByLabel('Message').fill('We are investigating failed payments at checkout. Next update in 30 minutes.');
-  await panel.getByRole('button', { name: 'Post public update' }).click();
+  await panel.getByRole('button', { name: 'Publish update' }).click();
   await expect(alice.getByTestId('timeline')).toContainText('posted a public update — Investigating');
   await expect(panel.getByTestId('public-summary')).toContainText('Public as “Payments are failing for some customers”');
 

@@ -130,7 +130,7 @@ fn PublicSideView(
                     <label>"Message"
                         <textarea name="message" rows="3" placeholder="What is affected, what we are doing, when we update next. No internal names." maxlength="5000"></textarea>
                     </label>
-                    <button type="submit">"Post public update"</button>
+                    <button type="submit">"Publish update"</button>
                 </ActionForm>
                 <ErrorNote result=post.value()/>
             }
