@@ -361,10 +361,7 @@ async fn every_route_and_server_function_checks_the_role_on_the_server(pool: PgP
         (
             Call::ServerFn(
                 "save_status_branding",
-                vec![
-                    ("page_name", s("Matrix status")),
-                    ("accent_color", s("#123456")),
-                ],
+                vec![("page_name", s("Matrix")), ("accent_color", s("#123456"))],
             ),
             Need::Admin,
         ),

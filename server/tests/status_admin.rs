@@ -549,7 +549,7 @@ async fn branding_is_saved_whole_and_bad_branding_changes_nothing(pool: PgPool) 
         .ok(
             "save_status_branding",
             &[
-                ("page_name", " Acme   status "),
+                ("page_name", " Acme   Cloud "),
                 ("logo_url", "https://acme.example/logo.svg"),
                 ("accent_color", "#AA3300"),
                 ("link_labels[0]", "Docs"),
@@ -561,7 +561,7 @@ async fn branding_is_saved_whole_and_bad_branding_changes_nothing(pool: PgPool) 
             ],
         )
         .await;
-    assert_eq!(saved["name"], "Acme status");
+    assert_eq!(saved["name"], "Acme Cloud");
     assert_eq!(saved["accent_color"], "#aa3300");
     let row: (String, Option<String>, String, Value, DateTime<Utc>) = sqlx::query_as(
         "SELECT page_name, logo_url, accent_color, links, updated_at FROM status_settings",
@@ -569,7 +569,7 @@ async fn branding_is_saved_whole_and_bad_branding_changes_nothing(pool: PgPool) 
     .fetch_one(&pool)
     .await
     .unwrap();
-    assert_eq!(row.0, "Acme status");
+    assert_eq!(row.0, "Acme Cloud");
     assert_eq!(row.1.as_deref(), Some("https://acme.example/logo.svg"));
     assert_eq!(row.2, "#aa3300");
     assert_eq!(
@@ -593,7 +593,11 @@ async fn branding_is_saved_whole_and_bad_branding_changes_nothing(pool: PgPool) 
     let cases: Vec<(Vec<(String, String)>, &str)> = vec![
         (
             vec![field("page_name", "  ")],
-            "Give the status page a name, e.g. \"Acme status\".",
+            "Name your company or product, e.g. \"Acme\" (the page reads \"Acme status\").",
+        ),
+        (
+            vec![field("page_name", "Acme status")],
+            "Leave out \"status\": the page adds it (\"Acme\" would read \"Acme status status\").",
         ),
         (
             vec![field("page_name", &"x".repeat(81))],
@@ -662,7 +666,7 @@ async fn branding_is_saved_whole_and_bad_branding_changes_nothing(pool: PgPool) 
     assert_eq!(audit.len(), 1, "{audit:?}");
     assert_eq!(audit[0].0, "status_branding_changed");
     assert_eq!(audit[0].2["before"]["name"], "Warroom");
-    assert_eq!(audit[0].2["now"]["name"], "Acme status");
+    assert_eq!(audit[0].2["now"]["name"], "Acme Cloud");
     app.stop().await;
 }
 

@@ -849,17 +849,31 @@ pub fn parse_status_override(value: &str) -> Result<Option<ComponentStatus>, App
     }
 }
 
-/// The status page's name in its header and title: 1 to 80 characters.
+/// The company's or product's name the status page carries: 1 to 80 characters. Public
+/// pages add " status" themselves ("Acme" reads "Acme status"), so it must not end in it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PageName(String);
 
 impl PageName {
     pub fn parse(value: &str) -> Result<Self, AppError> {
         let name = one_line(value);
+        let lower = name.to_lowercase();
+        if lower == "status" || lower.ends_with(" status") {
+            let kept = name.chars().count() - "status".len();
+            let without: String = name.chars().take(kept).collect();
+            let without = without.trim_end();
+            return Err(AppError::invalid(
+                "page_name",
+                format!(
+                    "Leave out \"status\": the page adds it (\"{}\" would read \"{name} status\").",
+                    if without.is_empty() { "Acme" } else { without }
+                ),
+            ));
+        }
         match name.chars().count() {
             0 => Err(AppError::invalid(
                 "page_name",
-                "Give the status page a name, e.g. \"Acme status\".",
+                "Name your company or product, e.g. \"Acme\" (the page reads \"Acme status\").",
             )),
             1..=80 => Ok(PageName(name)),
             _ => Err(AppError::invalid(
@@ -1195,14 +1209,19 @@ mod catalog_tests {
     fn branding_skips_empty_link_rows_and_explains_half_filled_ones() {
         let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
         let branding = BrandingSettings::parse(
-            " Acme status ",
+            " Acme   Cloud ",
             "",
             "#112233",
             &s(&["Docs", "", " Support  desk "]),
             &s(&["https://docs.example.com", "", "https://help.example.com"]),
         )
         .unwrap();
-        assert_eq!(branding.name.as_str(), "Acme status");
+        assert_eq!(branding.name.as_str(), "Acme Cloud");
+        let err = PageName::parse("Acme Status").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "Leave out \"status\": the page adds it (\"Acme\" would read \"Acme Status status\")."
+        );
         assert_eq!(branding.logo_url, None);
         assert_eq!(
             branding.links,

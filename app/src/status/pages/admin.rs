@@ -301,6 +301,12 @@ fn ComponentRow(
             <div class="catalog-main">
                 <span class="catalog-name">{component.name.clone()}</span>
                 {hidden.then(|| view! { " " <span class="badge hidden-badge">"hidden"</span> })}
+                {current.is_some().then(|| view! {
+                    " " <span class="badge manual-badge"
+                        title="Set by hand: it wins over incidents and maintenance until you choose “follows incidents” again.">
+                        "set by hand"
+                    </span>
+                })}
                 {(!component.description.is_empty()).then(|| view! {
                     <p class="catalog-description">{component.description.clone()}</p>
                 })}
@@ -470,10 +476,14 @@ fn BrandingForm(branding: Branding, action: ServerAction<SaveStatusBranding>) ->
             .unwrap_or_default()
     };
     view! {
-        <ActionForm action attr:class="stacked-form branding-form" attr:data-testid="branding">
-            <label for="status-page-name">"Page name"</label>
+        <ActionForm action attr:class="branding-form" attr:data-testid="branding">
+            <div class="stacked-form">
+            <label for="status-page-name">"Company or product name"</label>
             <input id="status-page-name" name="page_name" required maxlength="80"
-                value=branding.name.clone()/>
+                aria-describedby="status-page-name-hint" value=branding.name.clone()/>
+            <p id="status-page-name-hint" class="muted small field-hint">
+                "Public pages read “" {branding.name.clone()} " status”."
+            </p>
             <label for="status-logo-url">"Logo address (optional)"</label>
             <input id="status-logo-url" name="logo_url" type="url" maxlength="500"
                 placeholder="https://example.com/logo.svg" value=branding.logo_url.clone().unwrap_or_default()/>
@@ -482,6 +492,7 @@ fn BrandingForm(branding: Branding, action: ServerAction<SaveStatusBranding>) ->
                 <input id="status-accent-color" name="accent_color" type="color"
                     value=branding.accent_color.clone()/>
                 <code>{branding.accent_color.clone()}</code>
+            </div>
             </div>
             <fieldset class="link-rows">
                 <legend>{format!("Header links (up to {MAX_PAGE_LINKS})")}</legend>
