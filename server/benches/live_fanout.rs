@@ -34,9 +34,14 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use anyhow::{ensure, Context, Result};
 use tokio::time::{sleep, sleep_until, Instant};
 
+// Shared with the status-page bench, which uses the rest of it.
+#[expect(dead_code)]
+#[path = "common/warroom.rs"]
+mod warroom;
+
 use crate::api::Api;
 use crate::fleet::Fleet;
-use crate::server::Server;
+use crate::warroom::Warroom as Server;
 
 /// First argument that turns this executable into a viewer worker.
 const WORKER_FLAG: &str = "--viewer-worker";
@@ -267,162 +272,6 @@ fn unix_nanos() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
-}
-
-/// The server under test: a child process with its own data directory.
-mod server {
-    use std::os::unix::fs::PermissionsExt;
-    use std::path::{Path, PathBuf};
-    use std::process::{Child, Command, Stdio};
-    use std::time::{Duration, Instant};
-
-    use anyhow::{bail, Context, Result};
-
-    /// Ports tried for the server, below the ephemeral range the viewers use.
-    const PORTS: std::ops::Range<u16> = 21_000..32_000;
-    const READY_TIMEOUT: Duration = Duration::from_secs(120);
-    const STOP_TIMEOUT: Duration = Duration::from_secs(60);
-
-    /// Running server; dropping it sends SIGTERM, waits, then removes the data dir.
-    pub struct Server {
-        child: Child,
-        addr: String,
-        base: String,
-        // Dropped after `Server::drop` has stopped the server.
-        _data_dir: DataDir,
-    }
-
-    impl Server {
-        /// Starts the server and waits until `GET /readyz` answers 200.
-        pub async fn start() -> Result<Self> {
-            let port = free_port()?;
-            let addr = format!("127.0.0.1:{port}");
-            let data_dir = DataDir::create()?;
-            let child = Command::new(env!("CARGO_BIN_EXE_warroom"))
-                .env("WARROOM_ADDR", &addr)
-                .env("WARROOM_DATA_DIR", data_dir.path())
-                .env("WARROOM_DEV_LOGIN", "1")
-                .env("RUST_LOG", "warn")
-                .env_remove("DATABASE_URL")
-                .stdin(Stdio::null())
-                // Keep this program's stdout for the figures.
-                .stdout(Stdio::from(std::io::stderr()))
-                .spawn()
-                .context("starting the warroom server")?;
-            let mut server = Self {
-                child,
-                base: format!("http://{addr}"),
-                addr,
-                _data_dir: data_dir,
-            };
-            server.wait_ready().await?;
-            Ok(server)
-        }
-
-        /// `host:port` the server listens on.
-        pub fn addr(&self) -> &str {
-            &self.addr
-        }
-
-        /// `http://host:port`.
-        pub fn base(&self) -> &str {
-            &self.base
-        }
-
-        /// Resident set size of the server process, in KiB.
-        pub fn rss_kib(&self) -> Result<u64> {
-            let path = format!("/proc/{}/status", self.child.id());
-            let status =
-                std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
-            status
-                .lines()
-                .find_map(|line| line.strip_prefix("VmRSS:"))
-                .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
-                .with_context(|| format!("no VmRSS in {path}"))
-        }
-
-        async fn wait_ready(&mut self) -> Result<()> {
-            let http = reqwest::Client::new();
-            let url = format!("{}/readyz", self.base);
-            let deadline = Instant::now() + READY_TIMEOUT;
-            while Instant::now() < deadline {
-                if let Some(status) = self.child.try_wait()? {
-                    bail!("the server exited before becoming ready ({status})");
-                }
-                let answer = http.get(&url).timeout(Duration::from_secs(2)).send().await;
-                if answer.is_ok_and(|response| response.status() == reqwest::StatusCode::OK) {
-                    return Ok(());
-                }
-                tokio::time::sleep(Duration::from_millis(250)).await;
-            }
-            bail!("the server was not ready within {READY_TIMEOUT:?}")
-        }
-
-        fn is_running(&mut self) -> bool {
-            matches!(self.child.try_wait(), Ok(None))
-        }
-    }
-
-    impl Drop for Server {
-        fn drop(&mut self) {
-            if !self.is_running() {
-                return;
-            }
-            // SIGTERM lets the server stop its embedded Postgres.
-            let pid = self.child.id().to_string();
-            if let Err(e) = Command::new("kill").args(["-TERM", &pid]).status() {
-                eprintln!("live fan-out: could not run `kill -TERM {pid}`: {e}");
-            }
-            let deadline = Instant::now() + STOP_TIMEOUT;
-            while Instant::now() < deadline {
-                if !self.is_running() {
-                    return;
-                }
-                std::thread::sleep(Duration::from_millis(100));
-            }
-            eprintln!("live fan-out: server ignored SIGTERM for {STOP_TIMEOUT:?}; killing it");
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-
-    /// Fresh world-readable data directory under the system temp dir, removed on drop.
-    struct DataDir(PathBuf);
-
-    impl DataDir {
-        fn create() -> Result<Self> {
-            let path = std::env::temp_dir().join(format!("warroom-bench-{}", std::process::id()));
-            if path.exists() {
-                std::fs::remove_dir_all(&path)
-                    .with_context(|| format!("clearing {}", path.display()))?;
-            }
-            std::fs::create_dir_all(&path)
-                .with_context(|| format!("creating {}", path.display()))?;
-            let dir = Self(path);
-            std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))
-                .with_context(|| format!("chmod 0755 {}", dir.path().display()))?;
-            Ok(dir)
-        }
-
-        fn path(&self) -> &Path {
-            &self.0
-        }
-    }
-
-    impl Drop for DataDir {
-        fn drop(&mut self) {
-            if let Err(e) = std::fs::remove_dir_all(&self.0) {
-                eprintln!("live fan-out: could not remove {}: {e}", self.0.display());
-            }
-        }
-    }
-
-    fn free_port() -> Result<u16> {
-        PORTS
-            .clone()
-            .find(|&port| std::net::TcpListener::bind(("127.0.0.1", port)).is_ok())
-            .context("no free port in 21000..32000")
-    }
 }
 
 /// The HTTP calls the parent makes as a signed-in user.

@@ -36,7 +36,9 @@ mod nginx;
 mod pages;
 #[path = "status_page/report.rs"]
 mod report;
-#[path = "status_page/warroom.rs"]
+// Shared with the live fan-out bench, which also needs its bare address.
+#[expect(dead_code)]
+#[path = "common/warroom.rs"]
 mod warroom;
 #[path = "status_page/wrk.rs"]
 mod wrk;

@@ -1,6 +1,7 @@
-//! The Warroom under test: the release binary as a child process with its own
-//! embedded Postgres in a throw-away data directory (the same start-up as the
-//! live fan-out bench), stopped with SIGTERM when dropped.
+//! The Warroom under test, shared by the benchmarks: the release binary as a child
+//! process with its own embedded Postgres in a throw-away data directory, stopped with
+//! SIGTERM when dropped; and the process helpers around it (free ports, temporary
+//! directories, CPU time, stopping children).
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -9,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
-/// Ports tried: below the ephemeral range wrk's connections use.
+/// Ports tried: below the ephemeral range the benchmarks' client connections use.
 const PORTS: std::ops::Range<u16> = 22_000..32_000;
 const READY_TIMEOUT: Duration = Duration::from_secs(120);
 const STOP_TIMEOUT: Duration = Duration::from_secs(60);
@@ -46,6 +47,11 @@ impl Warroom {
         };
         warroom.wait_ready().await?;
         Ok(warroom)
+    }
+
+    /// `host:port` Warroom listens on.
+    pub fn addr(&self) -> &str {
+        self.base.trim_start_matches("http://")
     }
 
     /// `http://host:port`.
@@ -142,7 +148,7 @@ pub fn stop_child(child: &mut Child, name: &str, limit: Duration) {
     }
     let pid = child.id().to_string();
     if let Err(e) = Command::new("kill").args(["-TERM", &pid]).status() {
-        eprintln!("status page: could not run `kill -TERM {pid}`: {e}");
+        eprintln!("bench: could not run `kill -TERM {pid}`: {e}");
     }
     let deadline = Instant::now() + limit;
     while Instant::now() < deadline {
@@ -151,7 +157,7 @@ pub fn stop_child(child: &mut Child, name: &str, limit: Duration) {
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    eprintln!("status page: {name} ignored SIGTERM for {limit:?}; killing it");
+    eprintln!("bench: {name} ignored SIGTERM for {limit:?}; killing it");
     let _ = child.kill();
     let _ = child.wait();
 }
@@ -191,7 +197,7 @@ impl TempDir {
 impl Drop for TempDir {
     fn drop(&mut self) {
         if let Err(e) = std::fs::remove_dir_all(&self.0) {
-            eprintln!("status page: could not remove {}: {e}", self.0.display());
+            eprintln!("bench: could not remove {}: {e}", self.0.display());
         }
     }
 }
