@@ -11,6 +11,8 @@ pub mod jobs;
 #[cfg(feature = "ssr")]
 pub mod markdown;
 #[cfg(feature = "ssr")]
+pub mod random;
+#[cfg(feature = "ssr")]
 pub mod state;
 pub mod status;
 pub mod tokens;

@@ -207,7 +207,13 @@ async fn a_public_update_reaches_the_page_and_the_api_and_nothing_internal_does(
             assert!(!body.contains(word), "{path} leaks {word:?}:\n{body}");
         }
     }
-    assert!(!public_id.contains(&id.to_string()) || public_id.len() == 12);
+    // Public ids are random, not the internal number: they reveal no count of incidents.
+    assert_eq!(public_id.len(), 12, "{public_id}");
+    assert!(
+        public_id.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{public_id}"
+    );
+    assert_ne!(public_id, id.to_string());
 
     // Resolving publicly ends the impact: operational again, incident resolved.
     alice

@@ -1,8 +1,6 @@
 //! SQL of API tokens: issue, list, revoke, and authenticate a presented secret.
 
-use base64::Engine;
 use chrono::{DateTime, Utc};
-use rand::RngCore;
 use sha2::{Digest, Sha256};
 use sqlx::{PgConnection, PgPool};
 
@@ -27,12 +25,7 @@ pub async fn create(
     expires_at: Option<DateTime<Utc>>,
     created_by: i64,
 ) -> Result<NewToken, AppError> {
-    let mut random = [0u8; 32];
-    rand::rng().fill_bytes(&mut random);
-    let secret = format!(
-        "{SECRET_PREFIX}{}",
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random)
-    );
+    let secret = format!("{SECRET_PREFIX}{}", crate::random::token::<32>());
     let account_id = sqlx::query_scalar!(
         "INSERT INTO users (display_name, kind, role) VALUES ($1, 'token', 'viewer') RETURNING id",
         format!("{} (API token)", name.as_str()),

@@ -5,9 +5,6 @@ use axum::extract::Request;
 use axum::http::{header, HeaderValue};
 use axum::middleware::Next;
 use axum::response::Response;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
-use rand::RngCore as _;
 
 /// The nonce of one request, for the page renderer to put on its `<script>` tags.
 #[derive(Clone, Debug)]
@@ -15,9 +12,7 @@ pub struct CspNonce(pub String);
 
 impl CspNonce {
     fn fresh() -> Self {
-        let mut bytes = [0u8; 16];
-        rand::rng().fill_bytes(&mut bytes);
-        CspNonce(URL_SAFE_NO_PAD.encode(bytes))
+        CspNonce(warroom_app::random::token::<16>())
     }
 }
 

@@ -10,10 +10,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
 use axum::{Form, Router};
-use base64::Engine;
-use rand::RngCore;
 use sqlx::PgPool;
 use warroom_app::auth::request::Source;
+use warroom_app::random::token;
 use warroom_app::status::store::subscribers;
 
 use super::site::{self, StatusSite};
@@ -81,12 +80,6 @@ pub struct SubscribeForm {
     url: String,
 }
 
-fn random_token() -> String {
-    let mut bytes = [0u8; 24];
-    rand::rng().fill_bytes(&mut bytes);
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-}
-
 fn unavailable(site: &StatusSite) -> Response {
     site.current().message(
         StatusCode::SERVICE_UNAVAILABLE,
@@ -133,7 +126,7 @@ async fn subscribe(
     let result = async {
         let mut tx = backend.pool.begin().await?;
         let pending =
-            subscribers::subscribe(&mut tx, url.as_str(), &random_token(), &random_token()).await?;
+            subscribers::subscribe(&mut tx, url.as_str(), &token::<24>(), &token::<24>()).await?;
         backend
             .jobs
             .confirm
