@@ -89,23 +89,24 @@ pub async fn read(
         .map(|c| (c.id, (c.public_id.clone(), c.name.clone())))
         .collect();
 
-    // Impacts of public incidents (not private, at least one public update) over the
-    // uptime window, and those still going on.
+    // Every impact of the public incidents (not private, at least one public update):
+    // the uptime bars use those in the window, the incidents their worst, first and
+    // current ones.
     let window_start = now - Duration::days(UPTIME_DAYS as i64 + 1);
     let impacts = sqlx::query!(
-        r#"SELECT i.component_id, i.impact, i.started_at AS "started_at: DateTime<Utc>",
+        r#"SELECT i.incident_id, i.component_id, i.impact, i.started_at AS "started_at: DateTime<Utc>",
                   i.ended_at AS "ended_at: DateTime<Utc>", n.public_id, n.public_title AS "public_title!"
            FROM incident_component_impacts i
            JOIN incidents n ON n.id = i.incident_id
            WHERE NOT n.private AND n.public_title IS NOT NULL
              AND EXISTS (SELECT 1 FROM public_updates p WHERE p.incident_id = n.id)
-             AND COALESCE(i.ended_at, 'infinity') > $1 AND i.started_at <= $2
-           ORDER BY i.started_at"#,
-        window_start as _,
-        now as _
+           ORDER BY i.started_at, i.component_id"#
     )
     .fetch_all(&mut *tx)
     .await?;
+    let in_window = |started_at: DateTime<Utc>, ended_at: Option<DateTime<Utc>>| {
+        ended_at.is_none_or(|end| end > window_start) && started_at <= now
+    };
     let in_maintenance: Vec<i64> = sqlx::query_scalar!(
         "SELECT mc.component_id FROM maintenance_components mc
          JOIN maintenances m ON m.id = mc.maintenance_id WHERE m.status = 'in_progress'"
@@ -115,8 +116,32 @@ pub async fn read(
 
     let mut intervals: HashMap<i64, Vec<ImpactInterval>> = HashMap::new();
     let mut open: HashMap<i64, Vec<Impact>> = HashMap::new();
+    let mut by_incident: HashMap<i64, IncidentImpacts> = HashMap::new();
     for row in &impacts {
         let impact = Impact::parse(&row.impact)?;
+        let incident = by_incident.entry(row.incident_id).or_default();
+        incident.worst = incident.worst.max(Some(impact));
+        incident.first_started = Some(
+            incident
+                .first_started
+                .map_or(row.started_at, |t| t.min(row.started_at)),
+        );
+        if let Some((public_id, name)) = names.get(&row.component_id) {
+            incident.component_ids.push(public_id.clone());
+            if row.ended_at.is_none() {
+                incident.current.push((
+                    row.component_id,
+                    AffectedComponent {
+                        component_id: public_id.clone(),
+                        name: name.clone(),
+                        impact,
+                    },
+                ));
+            }
+        }
+        if !in_window(row.started_at, row.ended_at) {
+            continue;
+        }
         if row.ended_at.is_none() {
             open.entry(row.component_id).or_default().push(impact);
         }
@@ -166,75 +191,14 @@ pub async fn read(
 
     // Public incidents and their updates.
     let incidents = sqlx::query!(
-        r#"SELECT n.id, n.public_id, n.public_title AS "public_title!",
-                  (SELECT min(i.started_at) FROM incident_component_impacts i WHERE i.incident_id = n.id)
-                      AS "first_impact: DateTime<Utc>",
-                  (SELECT max(i.impact_rank) FROM (
-                       SELECT CASE impact WHEN 'major_outage' THEN 3 WHEN 'partial_outage' THEN 2 ELSE 1 END
-                              AS impact_rank
-                       FROM incident_component_impacts WHERE incident_id = n.id) i) AS "worst_impact: i32"
+        r#"SELECT n.id, n.public_id, n.public_title AS "public_title!"
            FROM incidents n
            WHERE NOT n.private AND n.public_title IS NOT NULL
              AND EXISTS (SELECT 1 FROM public_updates p WHERE p.incident_id = n.id)"#
     )
     .fetch_all(&mut *tx)
     .await?;
-    let incident_updates = sqlx::query!(
-        r#"SELECT p.incident_id AS "incident_id!", p.public_id, p.status, p.body_md, p.components,
-                  p.created_at AS "created_at: DateTime<Utc>"
-           FROM public_updates p JOIN incidents n ON n.id = p.incident_id
-           WHERE NOT n.private ORDER BY p.id"#
-    )
-    .fetch_all(&mut *tx)
-    .await?;
-    let mut updates_by_incident: HashMap<i64, Vec<UpdateRow>> = HashMap::new();
-    for row in incident_updates {
-        updates_by_incident
-            .entry(row.incident_id)
-            .or_default()
-            .push(UpdateRow {
-                public_id: row.public_id,
-                status: row.status,
-                body_md: row.body_md,
-                created_at: row.created_at,
-                components: stored_components(row.components)?,
-            });
-    }
-    let touched = sqlx::query!(
-        r#"SELECT DISTINCT incident_id, component_id FROM incident_component_impacts"#
-    )
-    .fetch_all(&mut *tx)
-    .await?;
-    let mut touched_by_incident: HashMap<i64, Vec<String>> = HashMap::new();
-    for row in touched {
-        if let Some((public_id, _)) = names.get(&row.component_id) {
-            touched_by_incident
-                .entry(row.incident_id)
-                .or_default()
-                .push(public_id.clone());
-        }
-    }
-    let current_by_incident: HashMap<i64, Vec<AffectedComponent>> = {
-        let rows = sqlx::query!(
-            "SELECT incident_id, component_id, impact FROM incident_component_impacts
-             WHERE ended_at IS NULL ORDER BY component_id"
-        )
-        .fetch_all(&mut *tx)
-        .await?;
-        let mut map: HashMap<i64, Vec<AffectedComponent>> = HashMap::new();
-        for row in rows {
-            if let Some((public_id, name)) = names.get(&row.component_id) {
-                map.entry(row.incident_id)
-                    .or_default()
-                    .push(AffectedComponent {
-                        component_id: public_id.clone(),
-                        name: name.clone(),
-                        impact: Impact::parse(&row.impact)?,
-                    });
-            }
-        }
-        map
-    };
+    let (mut updates_by_incident, mut updates_by_maintenance) = public_update_rows(&mut tx).await?;
 
     let mut public_incidents = Vec::with_capacity(incidents.len());
     for incident in incidents {
@@ -251,22 +215,22 @@ pub async fn read(
             .find(|u| u.status == "monitoring")
             .map(|u| u.created_at);
         let resolved_at = (status == PublicStatus::Resolved).then_some(updated_at);
-        let mut component_ids = touched_by_incident.remove(&incident.id).unwrap_or_default();
+        let IncidentImpacts {
+            worst,
+            first_started,
+            mut component_ids,
+            mut current,
+        } = by_incident.remove(&incident.id).unwrap_or_default();
         component_ids.sort();
+        component_ids.dedup();
+        current.sort_by_key(|(component_id, _)| *component_id);
         public_incidents.push(PublicIncident {
             id: incident.public_id,
             name: incident.public_title,
             status,
-            impact: match incident.worst_impact {
-                Some(3) => IncidentImpact::Critical,
-                Some(2) => IncidentImpact::Major,
-                Some(_) => IncidentImpact::Minor,
-                None => IncidentImpact::None,
-            },
+            impact: worst.map_or(IncidentImpact::None, Impact::incident_impact),
             created_at,
-            started_at: incident
-                .first_impact
-                .map_or(created_at, |t| t.min(created_at)),
+            started_at: first_started.map_or(created_at, |t| t.min(created_at)),
             updated_at,
             monitoring_at,
             resolved_at,
@@ -274,10 +238,7 @@ pub async fn read(
             components: if status == PublicStatus::Resolved {
                 Vec::new()
             } else {
-                current_by_incident
-                    .get(&incident.id)
-                    .cloned()
-                    .unwrap_or_default()
+                current.into_iter().map(|(_, c)| c).collect()
             },
             component_ids,
         });
@@ -300,26 +261,6 @@ pub async fn read(
     )
     .fetch_all(&mut *tx)
     .await?;
-    let maintenance_updates = sqlx::query!(
-        r#"SELECT maintenance_id AS "maintenance_id!", public_id, status, body_md, components,
-                  created_at AS "created_at: DateTime<Utc>"
-           FROM public_updates WHERE maintenance_id IS NOT NULL ORDER BY id"#
-    )
-    .fetch_all(&mut *tx)
-    .await?;
-    let mut updates_by_maintenance: HashMap<i64, Vec<UpdateRow>> = HashMap::new();
-    for row in maintenance_updates {
-        updates_by_maintenance
-            .entry(row.maintenance_id)
-            .or_default()
-            .push(UpdateRow {
-                public_id: row.public_id,
-                status: row.status,
-                body_md: row.body_md,
-                created_at: row.created_at,
-                components: stored_components(row.components)?,
-            });
-    }
     let public_maintenances = maintenances
         .into_iter()
         .map(|m| {
@@ -358,7 +299,12 @@ pub async fn read(
         .into_iter()
         .chain(groups.iter().map(|g| g.updated_at))
         .chain(components.iter().map(|c| c.updated_at))
-        .chain(impacts.iter().map(|i| i.ended_at.unwrap_or(i.started_at)))
+        .chain(
+            impacts
+                .iter()
+                .filter(|i| in_window(i.started_at, i.ended_at))
+                .map(|i| i.ended_at.unwrap_or(i.started_at)),
+        )
         .chain(public_incidents.iter().map(|i| i.updated_at))
         .chain(public_maintenances.iter().map(|m| m.updated_at))
         .max()
@@ -383,6 +329,52 @@ pub async fn read(
         changed_at,
         read_at: now,
     })
+}
+
+/// What one public incident's impacts add up to.
+#[derive(Default)]
+struct IncidentImpacts {
+    worst: Option<Impact>,
+    first_started: Option<DateTime<Utc>>,
+    /// Public ids of every component it ever affected (unsorted, repeats).
+    component_ids: Vec<String>,
+    /// The impacts still going on, with the component's internal id (their order).
+    current: Vec<(i64, AffectedComponent)>,
+}
+
+type UpdatesOf = HashMap<i64, Vec<UpdateRow>>;
+
+/// The public updates of public incidents and of maintenance, oldest first, by incident
+/// and by maintenance id.
+async fn public_update_rows(
+    conn: &mut sqlx::PgConnection,
+) -> Result<(UpdatesOf, UpdatesOf), AppError> {
+    let rows = sqlx::query!(
+        r#"SELECT p.incident_id, p.maintenance_id, p.public_id, p.status, p.body_md, p.components,
+                  p.created_at AS "created_at: DateTime<Utc>"
+           FROM public_updates p LEFT JOIN incidents n ON n.id = p.incident_id
+           WHERE p.maintenance_id IS NOT NULL OR NOT n.private
+           ORDER BY p.id"#
+    )
+    .fetch_all(conn)
+    .await?;
+    let mut by_incident = UpdatesOf::new();
+    let mut by_maintenance = UpdatesOf::new();
+    for row in rows {
+        let owner = match (row.incident_id, row.maintenance_id) {
+            (Some(id), _) => by_incident.entry(id),
+            (None, Some(id)) => by_maintenance.entry(id),
+            (None, None) => continue,
+        };
+        owner.or_default().push(UpdateRow {
+            public_id: row.public_id,
+            status: row.status,
+            body_md: row.body_md,
+            created_at: row.created_at,
+            components: stored_components(row.components)?,
+        });
+    }
+    Ok((by_incident, by_maintenance))
 }
 
 fn stored_components(value: serde_json::Value) -> Result<Vec<StoredComponent>, AppError> {
