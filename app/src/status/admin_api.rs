@@ -22,6 +22,74 @@ use {
     serde_json::json,
 };
 
+/// A group or a component of the catalog, by id.
+#[cfg(feature = "ssr")]
+#[derive(Clone, Copy)]
+enum Item {
+    Group(i64),
+    Component(i64),
+}
+
+#[cfg(feature = "ssr")]
+impl Item {
+    /// How its audit entries name it.
+    fn target(self) -> String {
+        match self {
+            Item::Group(id) => format!("status group {id}"),
+            Item::Component(id) => format!("status component {id}"),
+        }
+    }
+
+    fn changed(self) -> AuditAction {
+        match self {
+            Item::Group(_) => AuditAction::StatusGroupChanged,
+            Item::Component(_) => AuditAction::StatusComponentChanged,
+        }
+    }
+}
+
+/// Hides `item` or shows it again; audited when that changed anything.
+#[cfg(feature = "ssr")]
+async fn set_hidden(item: Item, hidden: bool) -> Result<(), AppError> {
+    let caller = Caller::allowed(Capability::Administer).await?;
+    let mut tx = caller.state.pool.begin().await?;
+    let (name, changed) = match item {
+        Item::Group(id) => store::set_group_hidden(&mut tx, id, hidden).await?,
+        Item::Component(id) => store::set_component_hidden(&mut tx, id, hidden).await?,
+    };
+    if changed {
+        let event = caller
+            .audit(item.changed())
+            .target(item.target())
+            .details(json!({ "change": if hidden { "hidden" } else { "shown" }, "name": name }));
+        record(&mut tx, &event).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Moves `item` one place `up` or `down` among its siblings; false when it is already at
+/// that end. Audited when it moved.
+#[cfg(feature = "ssr")]
+async fn move_item(item: Item, direction: &str) -> Result<bool, AppError> {
+    let caller = Caller::allowed(Capability::Administer).await?;
+    let direction = Direction::parse(direction)?;
+    let mut tx = caller.state.pool.begin().await?;
+    let (name, moved) = match item {
+        Item::Group(id) => store::move_group(&mut tx, id, direction).await?,
+        Item::Component(id) => store::move_component(&mut tx, id, direction).await?,
+    };
+    if moved {
+        let event = caller
+            .audit(item.changed())
+            .target(item.target())
+            .details(json!({ "change": "moved", "direction": direction.as_str(), "name": name }));
+        record(&mut tx, &event).await?;
+    }
+    tx.commit().await?;
+    Ok(moved)
+}
+
 /// A group id from a form: 0 means "no group".
 #[cfg(feature = "ssr")]
 fn group_choice(group_id: i64) -> Option<i64> {
@@ -55,7 +123,7 @@ pub async fn create_status_group(
             let group = store::create_group(&mut tx, &name, &description).await?;
             let event = caller
                 .audit(AuditAction::StatusGroupCreated)
-                .target(format!("status group {}", group.id))
+                .target(Item::Group(group.id).target())
                 .details(json!({ "name": group.name, "description": group.description }));
             record(&mut tx, &event).await?;
             tx.commit().await?;
@@ -82,7 +150,7 @@ pub async fn edit_status_group(
             if before != after {
                 let event = caller
                     .audit(AuditAction::StatusGroupChanged)
-                    .target(format!("status group {id}"))
+                    .target(Item::Group(id).target())
                     .details(json!({
                         "change": "edited",
                         "before": { "name": before.name, "description": before.description },
@@ -100,51 +168,14 @@ pub async fn edit_status_group(
 /// Hides a group (with its components) from the public page, or shows it again.
 #[server(endpoint = "set_status_group_hidden")]
 pub async fn set_status_group_hidden(id: i64, hidden: bool) -> Result<(), AppError> {
-    respond(
-        async {
-            let caller = Caller::allowed(Capability::Administer).await?;
-            let mut tx = caller.state.pool.begin().await?;
-            let (name, changed) = store::set_group_hidden(&mut tx, id, hidden).await?;
-            if changed {
-                let event = caller
-                    .audit(AuditAction::StatusGroupChanged)
-                    .target(format!("status group {id}"))
-                    .details(
-                        json!({ "change": if hidden { "hidden" } else { "shown" }, "name": name }),
-                    );
-                record(&mut tx, &event).await?;
-            }
-            tx.commit().await?;
-            Ok(())
-        }
-        .await,
-    )
+    respond(set_hidden(Item::Group(id), hidden).await)
 }
 
 /// Moves a group one place `up` or `down` the page. Answers false when it is already
 /// at that end.
 #[server(endpoint = "move_status_group")]
 pub async fn move_status_group(id: i64, direction: String) -> Result<bool, AppError> {
-    respond(
-        async {
-            let caller = Caller::allowed(Capability::Administer).await?;
-            let direction = Direction::parse(&direction)?;
-            let mut tx = caller.state.pool.begin().await?;
-            let (name, moved) = store::move_group(&mut tx, id, direction).await?;
-            if moved {
-                let event = caller
-                    .audit(AuditAction::StatusGroupChanged)
-                    .target(format!("status group {id}"))
-                    .details(
-                        json!({ "change": "moved", "direction": direction.as_str(), "name": name }),
-                    );
-                record(&mut tx, &event).await?;
-            }
-            tx.commit().await?;
-            Ok(moved)
-        }
-        .await,
-    )
+    respond(move_item(Item::Group(id), &direction).await)
 }
 
 /// Adds a component at the end of its group (`group_id`), or of the page (`group_id` 0).
@@ -165,7 +196,7 @@ pub async fn create_status_component(
                     .await?;
             let event = caller
                 .audit(AuditAction::StatusComponentCreated)
-                .target(format!("status component {}", component.id))
+                .target(Item::Component(component.id).target())
                 .details(json!({
                     "name": component.name,
                     "description": component.description,
@@ -200,7 +231,7 @@ pub async fn edit_status_component(
             if before != after {
                 let event = caller
                     .audit(AuditAction::StatusComponentChanged)
-                    .target(format!("status component {id}"))
+                    .target(Item::Component(id).target())
                     .details(json!({
                         "change": "edited",
                         "before": { "name": before.name, "description": before.description, "group_id": before.group_id },
@@ -218,51 +249,14 @@ pub async fn edit_status_component(
 /// Hides a component from the public page, or shows it again.
 #[server(endpoint = "set_status_component_hidden")]
 pub async fn set_status_component_hidden(id: i64, hidden: bool) -> Result<(), AppError> {
-    respond(
-        async {
-            let caller = Caller::allowed(Capability::Administer).await?;
-            let mut tx = caller.state.pool.begin().await?;
-            let (name, changed) = store::set_component_hidden(&mut tx, id, hidden).await?;
-            if changed {
-                let event = caller
-                    .audit(AuditAction::StatusComponentChanged)
-                    .target(format!("status component {id}"))
-                    .details(
-                        json!({ "change": if hidden { "hidden" } else { "shown" }, "name": name }),
-                    );
-                record(&mut tx, &event).await?;
-            }
-            tx.commit().await?;
-            Ok(())
-        }
-        .await,
-    )
+    respond(set_hidden(Item::Component(id), hidden).await)
 }
 
 /// Moves a component one place `up` or `down` within its group (or the page, when
 /// ungrouped). Answers false when it is already at that end.
 #[server(endpoint = "move_status_component")]
 pub async fn move_status_component(id: i64, direction: String) -> Result<bool, AppError> {
-    respond(
-        async {
-            let caller = Caller::allowed(Capability::Administer).await?;
-            let direction = Direction::parse(&direction)?;
-            let mut tx = caller.state.pool.begin().await?;
-            let (name, moved) = store::move_component(&mut tx, id, direction).await?;
-            if moved {
-                let event = caller
-                    .audit(AuditAction::StatusComponentChanged)
-                    .target(format!("status component {id}"))
-                    .details(
-                        json!({ "change": "moved", "direction": direction.as_str(), "name": name }),
-                    );
-                record(&mut tx, &event).await?;
-            }
-            tx.commit().await?;
-            Ok(moved)
-        }
-        .await,
-    )
+    respond(move_item(Item::Component(id), &direction).await)
 }
 
 /// Sets a component's status by hand (`status`: a component status such as
@@ -282,7 +276,7 @@ pub async fn set_status_override(
             if before != after {
                 let event = caller
                     .audit(AuditAction::StatusOverrideChanged)
-                    .target(format!("status component {id}"))
+                    .target(Item::Component(id).target())
                     .details(json!({
                         "name": after.name,
                         "from": before.status_override.map(|s| s.as_str()),

@@ -197,26 +197,41 @@ pub fn StatusAdminPage() -> impl IntoView {
     }
 }
 
-/// Up and Down, disabled at the ends of the row's order.
+/// A row's tools: Up and Down (disabled at the ends of its order), Hide or Show, and
+/// Edit, which opens `editor` (or closes it again).
 #[component]
-fn MoveButtons(
+fn RowTools(
     name: String,
     first: bool,
     last: bool,
+    hidden: bool,
+    editor: Editing,
     rows: RowActions,
     on_move: Callback<&'static str>,
+    on_hide: Callback<bool>,
 ) -> impl IntoView {
+    let editing = move || rows.editing.get() == Some(editor);
     view! {
-        <button type="button" class="small" aria-label=format!("Move {name} up")
-            disabled=move || first || rows.busy()
-            on:click=move |_| on_move.run("up")>
-            "Up"
-        </button>
-        <button type="button" class="small" aria-label=format!("Move {name} down")
-            disabled=move || last || rows.busy()
-            on:click=move |_| on_move.run("down")>
-            "Down"
-        </button>
+        <div class="catalog-tools">
+            <button type="button" class="small" aria-label=format!("Move {name} up")
+                disabled=move || first || rows.busy()
+                on:click=move |_| on_move.run("up")>
+                "Up"
+            </button>
+            <button type="button" class="small" aria-label=format!("Move {name} down")
+                disabled=move || last || rows.busy()
+                on:click=move |_| on_move.run("down")>
+                "Down"
+            </button>
+            <button type="button" class="small" disabled=move || rows.busy()
+                on:click=move |_| on_hide.run(!hidden)>
+                {if hidden { "Show" } else { "Hide" }}
+            </button>
+            <button type="button" class="small" aria-expanded=move || editing().to_string()
+                on:click=move |_| if editing() { rows.editing.set(None) } else { rows.open(editor) }>
+                "Edit"
+            </button>
+        </div>
     }
 }
 
@@ -247,20 +262,13 @@ fn GroupEntry(
                         <p class="catalog-description">{group.description.clone()}</p>
                     })}
                 </div>
-                <div class="catalog-tools">
-                    <MoveButtons name=name.clone() first last rows
-                        on_move=Callback::new(move |direction: &'static str| {
-                            rows.move_group.dispatch(MoveStatusGroup { id, direction: direction.into() });
-                        })/>
-                    <button type="button" class="small" disabled=move || rows.busy()
-                        on:click=move |_| { rows.hide_group.dispatch(SetStatusGroupHidden { id, hidden: !hidden }); }>
-                        {if hidden { "Show" } else { "Hide" }}
-                    </button>
-                    <button type="button" class="small" aria-expanded=move || editing().to_string()
-                        on:click=move |_| if editing() { rows.editing.set(None) } else { rows.open(Editing::Group(id)) }>
-                        "Edit"
-                    </button>
-                </div>
+                <RowTools name=name.clone() first last hidden editor=Editing::Group(id) rows
+                    on_move=Callback::new(move |direction: &'static str| {
+                        rows.move_group.dispatch(MoveStatusGroup { id, direction: direction.into() });
+                    })
+                    on_hide=Callback::new(move |hidden: bool| {
+                        rows.hide_group.dispatch(SetStatusGroupHidden { id, hidden });
+                    })/>
             </div>
             {move || editing().then(|| view! { <GroupEditor group=shown.clone() rows/> })}
             {if components.is_empty() {
@@ -328,20 +336,13 @@ fn ComponentRow(
                     <option value=s.as_str() selected=current == Some(s)>{s.label()}</option>
                 }).collect_view()}
             </select>
-            <div class="catalog-tools">
-                <MoveButtons name=name.clone() first last rows
-                    on_move=Callback::new(move |direction: &'static str| {
-                        rows.move_component.dispatch(MoveStatusComponent { id, direction: direction.into() });
-                    })/>
-                <button type="button" class="small" disabled=move || rows.busy()
-                    on:click=move |_| { rows.hide_component.dispatch(SetStatusComponentHidden { id, hidden: !hidden }); }>
-                    {if hidden { "Show" } else { "Hide" }}
-                </button>
-                <button type="button" class="small" aria-expanded=move || editing().to_string()
-                    on:click=move |_| if editing() { rows.editing.set(None) } else { rows.open(Editing::Component(id)) }>
-                    "Edit"
-                </button>
-            </div>
+            <RowTools name=name.clone() first last hidden editor=Editing::Component(id) rows
+                on_move=Callback::new(move |direction: &'static str| {
+                    rows.move_component.dispatch(MoveStatusComponent { id, direction: direction.into() });
+                })
+                on_hide=Callback::new(move |hidden: bool| {
+                    rows.hide_component.dispatch(SetStatusComponentHidden { id, hidden });
+                })/>
         </div>
         {move || editing().then(|| view! { <ComponentEditor component=shown.clone() groups=groups.clone() rows/> })}
     }
