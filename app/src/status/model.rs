@@ -455,6 +455,18 @@ pub struct PublicMaintenance {
     pub components: Vec<AffectedComponent>,
 }
 
+/// One entry of the public page's top level (see [`PublicData::layout`]).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Placed<'a> {
+    Group {
+        group: &'a PublicGroup,
+        members: Vec<&'a PublicComponent>,
+        /// The worst status among its members.
+        worst: ComponentStatus,
+    },
+    Component(&'a PublicComponent),
+}
+
 /// Everything the public may see, read in one go. Nothing internal is in it: no internal
 /// titles, notes, names, roles, severities or private incidents.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -484,6 +496,41 @@ impl PublicData {
 
     pub fn unresolved_incidents(&self) -> impl Iterator<Item = &PublicIncident> {
         self.incidents.iter().filter(|i| i.is_open())
+    }
+
+    /// The page's top level in order: groups that have visible members, each with its
+    /// members and their worst status, and components in no (visible) group; groups and
+    /// components share one order, their positions.
+    pub fn layout(&self) -> Vec<Placed<'_>> {
+        let mut top: Vec<(i32, Placed<'_>)> = Vec::new();
+        for group in &self.groups {
+            let members: Vec<&PublicComponent> = self
+                .components
+                .iter()
+                .filter(|c| c.group_id.as_deref() == Some(group.id.as_str()))
+                .collect();
+            let Some(worst) = members.iter().map(|c| c.status).max() else {
+                continue;
+            };
+            top.push((
+                group.position,
+                Placed::Group {
+                    group,
+                    members,
+                    worst,
+                },
+            ));
+        }
+        let grouped = |c: &PublicComponent| {
+            c.group_id
+                .as_ref()
+                .is_some_and(|id| self.groups.iter().any(|g| &g.id == id))
+        };
+        for component in self.components.iter().filter(|c| !grouped(c)) {
+            top.push((component.position, Placed::Component(component)));
+        }
+        top.sort_by_key(|(position, _)| *position);
+        top.into_iter().map(|(_, placed)| placed).collect()
     }
 
     /// Maintenance not yet completed, soonest first.

@@ -9,7 +9,7 @@ use chrono::{DateTime, Duration, NaiveDate, SecondsFormat, Utc};
 use sha2::{Digest, Sha256};
 use warroom_app::status::model::{
     uptime_percent, AffectedComponent, Branding, ComponentStatus, Impact, IncidentImpact,
-    Indicator, MaintenanceStatus, PageLink, PublicComponent, PublicData, PublicIncident,
+    Indicator, MaintenanceStatus, PageLink, Placed, PublicComponent, PublicData, PublicIncident,
     PublicMaintenance, PublicStatus, PublicUpdate, UptimeDay,
 };
 
@@ -524,30 +524,14 @@ struct Bar {
 }
 
 fn sections(data: &PublicData) -> Vec<Section<'_>> {
-    let is_grouped = |group_id: &Option<String>| {
-        group_id
-            .as_ref()
-            .is_some_and(|id| data.groups.iter().any(|g| &g.id == id))
-    };
-    // Groups and ungrouped components share one order: their positions.
-    let mut top: Vec<(i32, Section<'_>)> = Vec::new();
-    for group in &data.groups {
-        let members: Vec<_> = data
-            .components
-            .iter()
-            .filter(|c| c.group_id.as_deref() == Some(group.id.as_str()))
-            .collect();
-        if members.is_empty() {
-            continue;
-        }
-        let worst = members
-            .iter()
-            .map(|c| c.status)
-            .max()
-            .unwrap_or(ComponentStatus::Operational);
-        top.push((
-            group.position,
-            Section {
+    data.layout()
+        .into_iter()
+        .map(|placed| match placed {
+            Placed::Group {
+                group,
+                members,
+                worst,
+            } => Section {
                 group: Some(GroupHead {
                     name: &group.name,
                     description: &group.description,
@@ -556,19 +540,12 @@ fn sections(data: &PublicData) -> Vec<Section<'_>> {
                 }),
                 components: members.into_iter().map(component_row).collect(),
             },
-        ));
-    }
-    for component in data.components.iter().filter(|c| !is_grouped(&c.group_id)) {
-        top.push((
-            component.position,
-            Section {
+            Placed::Component(component) => Section {
                 group: None,
                 components: vec![component_row(component)],
             },
-        ));
-    }
-    top.sort_by_key(|(position, _)| *position);
-    top.into_iter().map(|(_, section)| section).collect()
+        })
+        .collect()
 }
 
 fn component_row(c: &PublicComponent) -> ComponentRow<'_> {

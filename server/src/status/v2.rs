@@ -13,7 +13,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use warroom_app::status::model::{
-    ComponentStatus, IncidentImpact, MaintenanceStatus, PublicComponent, PublicData, PublicGroup,
+    IncidentImpact, MaintenanceStatus, Placed, PublicComponent, PublicData, PublicGroup,
     PublicIncident, PublicMaintenance, PublicUpdate,
 };
 
@@ -411,49 +411,36 @@ fn component(data: &PublicData, page_id: &str, c: &PublicComponent) -> Component
 
 /// Groups and ungrouped components in position order, each group followed by its members.
 fn components_of(data: &PublicData, page_id: &str) -> Vec<Component> {
-    let mut top: Vec<(i32, Vec<Component>)> = Vec::new();
-    for group in &data.groups {
-        let members: Vec<&PublicComponent> = data
-            .components
-            .iter()
-            .filter(|c| c.group_id.as_deref() == Some(group.id.as_str()))
-            .collect();
-        if members.is_empty() {
-            continue;
+    let mut out = Vec::with_capacity(data.groups.len() + data.components.len());
+    for placed in data.layout() {
+        match placed {
+            Placed::Group {
+                group,
+                members,
+                worst,
+            } => {
+                out.push(Component {
+                    id: group.id.clone(),
+                    name: group.name.clone(),
+                    status: worst.as_str(),
+                    created_at: time(group.created_at),
+                    updated_at: time(group.updated_at),
+                    position: group.position,
+                    description: Some(group.description.clone()).filter(|d| !d.is_empty()),
+                    showcase: false,
+                    start_date: None,
+                    group_id: None,
+                    page_id: page_id.to_string(),
+                    group: true,
+                    only_show_if_degraded: false,
+                    components: Some(members.iter().map(|c| c.id.clone()).collect()),
+                });
+                out.extend(members.iter().map(|c| component(data, page_id, c)));
+            }
+            Placed::Component(c) => out.push(component(data, page_id, c)),
         }
-        let worst = members
-            .iter()
-            .map(|c| c.status)
-            .max()
-            .unwrap_or(ComponentStatus::Operational);
-        let mut entries = vec![Component {
-            id: group.id.clone(),
-            name: group.name.clone(),
-            status: worst.as_str(),
-            created_at: time(group.created_at),
-            updated_at: time(group.updated_at),
-            position: group.position,
-            description: Some(group.description.clone()).filter(|d| !d.is_empty()),
-            showcase: false,
-            start_date: None,
-            group_id: None,
-            page_id: page_id.to_string(),
-            group: true,
-            only_show_if_degraded: false,
-            components: Some(members.iter().map(|c| c.id.clone()).collect()),
-        }];
-        entries.extend(members.iter().map(|c| component(data, page_id, c)));
-        top.push((group.position, entries));
     }
-    for c in data
-        .components
-        .iter()
-        .filter(|c| group_of(data, c).is_none())
-    {
-        top.push((c.position, vec![component(data, page_id, c)]));
-    }
-    top.sort_by_key(|(position, _)| *position);
-    top.into_iter().flat_map(|(_, entries)| entries).collect()
+    out
 }
 
 fn components_by_id(data: &PublicData, page_id: &str, ids: &[&str]) -> Vec<Component> {
