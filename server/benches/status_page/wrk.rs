@@ -196,8 +196,8 @@ pub fn parse(report: &str) -> Result<Run> {
     Ok(run)
 }
 
-/// `23.83ms`, `512.00us`, `1.20s`, `2.00m` → milliseconds.
-fn milliseconds(value: &str) -> Result<f64> {
+/// `23.83ms` → (23.83, "ms").
+fn number_and_unit(value: &str) -> Result<(f64, &str)> {
     let split = value
         .find(|c: char| c.is_ascii_alphabetic())
         .with_context(|| format!("no unit in `{value}`"))?;
@@ -205,6 +205,12 @@ fn milliseconds(value: &str) -> Result<f64> {
     let number: f64 = number
         .parse()
         .with_context(|| format!("bad number in `{value}`"))?;
+    Ok((number, unit))
+}
+
+/// `23.83ms`, `512.00us`, `1.20s`, `2.00m` → milliseconds.
+fn milliseconds(value: &str) -> Result<f64> {
+    let (number, unit) = number_and_unit(value)?;
     let factor = match unit {
         "us" => 0.001,
         "ms" => 1.0,
@@ -218,13 +224,7 @@ fn milliseconds(value: &str) -> Result<f64> {
 
 /// `2.93MB`, `812.00B` (binary units, as wrk prints them) → bytes.
 fn bytes(value: &str) -> Result<f64> {
-    let split = value
-        .find(|c: char| c.is_ascii_alphabetic())
-        .with_context(|| format!("no unit in `{value}`"))?;
-    let (number, unit) = value.split_at(split);
-    let number: f64 = number
-        .parse()
-        .with_context(|| format!("bad number in `{value}`"))?;
+    let (number, unit) = number_and_unit(value)?;
     let power = match unit {
         "B" => 0,
         "KB" => 1,
