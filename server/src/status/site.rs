@@ -264,8 +264,9 @@ impl StatusSite {
         self.current.load_full()
     }
 
-    /// Reads the public data and swaps in a new site; keeps the data on disk when it
-    /// changed. On failure the current data stays, marked stale.
+    /// Reads the public data and swaps in a new site; keeps the data on disk, also when
+    /// only its read time moved (a restart without the database then says truthfully how
+    /// old it is). On failure the current data stays, marked stale.
     pub async fn refresh(&self, pool: &PgPool) -> anyhow::Result<()> {
         let now = Utc::now();
         let read = tokio::time::timeout(
