@@ -423,6 +423,14 @@ async fn every_route_and_server_function_checks_the_role_on_the_server(pool: PgP
             ),
             Need::Admin,
         ),
+        (
+            Call::ServerFn("get_status_subscribers", vec![]),
+            Need::Admin,
+        ),
+        (
+            Call::ServerFn("remove_status_subscriber", vec![("id", s("999999"))]),
+            Need::Admin,
+        ),
     ];
     let routes: Vec<(Call, Need)> = vec![
         (Call::Get(s("/healthz")), Need::Anyone),

@@ -832,6 +832,157 @@ async fn subscribers_get_each_update_once_despite_failures_and_restarts(pool: Pg
     app.stop().await;
 }
 
+#[sqlx::test(migrations = "../migrations")]
+async fn admins_see_which_subscribers_fail_and_can_remove_them(pool: PgPool) {
+    let app = TestApp::spawn(pool.clone()).await;
+    let (admin, alice, id, components) = incident_with_components(&app).await;
+    let (healthy_url, healthy) = start_receiver(0).await;
+    let (broken_url, broken) = start_receiver(u32::MAX).await;
+    let visitor = Client::new(&app.base);
+    for url in [&healthy_url, &broken_url] {
+        let answer = visitor
+            .http
+            .post(format!("{}/status/subscribe", app.base))
+            .form(&[("url", url.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 202);
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let list = admin.ok("get_status_subscribers", &[]).await;
+        if list
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| !s["confirmed_at"].is_null())
+        {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "subscriptions never confirmed: {list}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let subscriber_ids: Vec<i64> =
+        sqlx::query_scalar("SELECT id FROM status_subscribers ORDER BY created_at, id")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    let broken_id = subscriber_ids[1];
+
+    let id_text = id.to_string();
+    alice
+        .ok(
+            "set_component_impact",
+            &[
+                ("incident_id", &id_text),
+                ("component_id", &components[0].to_string()),
+                ("impact", "partial_outage"),
+            ],
+        )
+        .await;
+    alice
+        .ok(
+            "post_public_update",
+            &[
+                ("incident_id", &id_text),
+                ("public_title", "Checkout is slow"),
+                ("status", "investigating"),
+                ("message", "Looking into it."),
+            ],
+        )
+        .await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let list = loop {
+        let list = admin.ok("get_status_subscribers", &[]).await;
+        if list[0]["delivered"] == 1 && list[1]["failing"] == 1 {
+            break list;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "deliveries never settled: {list}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(healthy.deliveries.lock().unwrap().len(), 1);
+    assert!(*broken.attempts.lock().unwrap() >= 1);
+    let (good, bad) = (&list[0], &list[1]);
+    let origin = |url: &str| url.trim_end_matches("/hook").to_string();
+    assert_eq!(good["url_hint"], format!("{}/…", origin(&healthy_url)));
+    assert_eq!(bad["url_hint"], format!("{}/…", origin(&broken_url)));
+    assert_eq!(good["failing"], 0);
+    assert!(good["last_delivered_at"].is_string());
+    assert!(good["last_error"].is_null(), "{good}");
+    assert_eq!(bad["delivered"], 0);
+    assert!(bad["last_delivered_at"].is_null());
+    assert!(
+        bad["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("500 Internal Server Error"),
+        "{bad}"
+    );
+    // Webhook paths are often secret: the admin page never receives them.
+    assert!(!list.to_string().contains("/hook"), "{list}");
+
+    // Removing the broken one: audited (with the hint only), its retries stop, it gets
+    // no further updates, and removing it again says why.
+    admin
+        .ok(
+            "remove_status_subscriber",
+            &[("id", &broken_id.to_string())],
+        )
+        .await;
+    let list = admin.ok("get_status_subscribers", &[]).await;
+    assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
+    let (action, details): (String, Value) = sqlx::query_as(
+        "SELECT action, details FROM audit_log WHERE action = 'status_subscriber_removed'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(action, "status_subscriber_removed");
+    assert_eq!(details["url"], format!("{}/…", origin(&broken_url)));
+    let again = admin
+        .fails(
+            "remove_status_subscriber",
+            &[("id", &broken_id.to_string())],
+            404,
+        )
+        .await;
+    assert!(
+        again.to_string().contains("unsubscribed already"),
+        "{again}"
+    );
+    alice.fails("get_status_subscribers", &[], 403).await;
+    alice
+        .ok(
+            "post_public_update",
+            &[
+                ("incident_id", &id_text),
+                ("public_title", ""),
+                ("status", "resolved"),
+                ("message", "Fixed."),
+            ],
+        )
+        .await;
+    wait_until("the second delivery", Duration::from_secs(15), || {
+        healthy.deliveries.lock().unwrap().len() >= 2
+    })
+    .await;
+    let planned: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM status_deliveries WHERE subscriber_id = $1")
+            .bind(broken_id)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(planned, 1, "nothing new planned for a removed subscriber");
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn the_page_keeps_serving_with_postgres_stopped_and_after_a_restart() -> anyhow::Result<()> {
     // A Postgres of this test's own, so it can be stopped.

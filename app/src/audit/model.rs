@@ -27,10 +27,11 @@ pub enum AuditAction {
     StatusComponentChanged,
     StatusOverrideChanged,
     StatusBrandingChanged,
+    StatusSubscriberRemoved,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 21] = [
+    pub const ALL: [AuditAction; 22] = [
         AuditAction::SignIn,
         AuditAction::SignInRefused,
         AuditAction::SignOut,
@@ -52,6 +53,7 @@ impl AuditAction {
         AuditAction::StatusComponentChanged,
         AuditAction::StatusOverrideChanged,
         AuditAction::StatusBrandingChanged,
+        AuditAction::StatusSubscriberRemoved,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -77,6 +79,7 @@ impl AuditAction {
             AuditAction::StatusComponentChanged => "status_component_changed",
             AuditAction::StatusOverrideChanged => "status_override_changed",
             AuditAction::StatusBrandingChanged => "status_branding_changed",
+            AuditAction::StatusSubscriberRemoved => "status_subscriber_removed",
         }
     }
 
@@ -103,6 +106,7 @@ impl AuditAction {
             AuditAction::StatusComponentChanged => "Status component changed",
             AuditAction::StatusOverrideChanged => "Component status set by hand",
             AuditAction::StatusBrandingChanged => "Status page branding changed",
+            AuditAction::StatusSubscriberRemoved => "Status subscriber removed",
         }
     }
 

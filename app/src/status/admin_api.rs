@@ -4,7 +4,7 @@
 
 use leptos::prelude::*;
 
-use super::model::{Branding, Catalog, CatalogComponent, CatalogGroup};
+use super::model::{Branding, Catalog, CatalogComponent, CatalogGroup, SubscriberInfo};
 use crate::error::AppError;
 
 #[cfg(feature = "ssr")]
@@ -14,6 +14,7 @@ use {
         GroupName,
     },
     super::store::catalog as store,
+    super::store::subscribers,
     crate::audit::model::AuditAction,
     crate::audit::store::record,
     crate::auth::api::Caller,
@@ -342,6 +343,44 @@ pub async fn save_status_branding(
             }
             tx.commit().await?;
             Ok(after)
+        }
+        .await,
+    )
+}
+
+/// The status page's webhook subscribers (not those who unsubscribed), oldest first, with
+/// how their deliveries fare. URLs are shown as hints only (their paths are often secret).
+#[server(endpoint = "get_status_subscribers")]
+pub async fn get_status_subscribers() -> Result<Vec<SubscriberInfo>, AppError> {
+    respond(
+        async {
+            let caller = Caller::allowed(Capability::Administer).await?;
+            subscribers::overview(&mut *caller.state.pool.acquire().await?).await
+        }
+        .await,
+    )
+}
+
+/// Ends a subscription on an admin's word (a receiver that keeps failing, or that nobody
+/// owns any more); updates still queued for it are not sent. Audited.
+#[server(endpoint = "remove_status_subscriber")]
+pub async fn remove_status_subscriber(id: i64) -> Result<(), AppError> {
+    respond(
+        async {
+            let caller = Caller::allowed(Capability::Administer).await?;
+            let mut tx = caller.state.pool.begin().await?;
+            let Some(url_hint) = subscribers::remove(&mut tx, id).await? else {
+                return Err(AppError::NotFound(
+                    "No such subscriber: it may have unsubscribed already.".into(),
+                ));
+            };
+            let event = caller
+                .audit(AuditAction::StatusSubscriberRemoved)
+                .target(format!("status subscriber {id}"))
+                .details(json!({ "url": url_hint }));
+            record(&mut tx, &event).await?;
+            tx.commit().await?;
+            Ok(())
         }
         .await,
     )

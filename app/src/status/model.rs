@@ -1181,6 +1181,117 @@ impl Catalog {
     }
 }
 
+// ---- Webhook subscribers, as admins see them.
+
+/// A webhook subscriber as the admin page lists it. Only a hint of its URL leaves the
+/// server: paths and queries of webhook URLs often are their secret.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubscriberInfo {
+    pub id: i64,
+    /// Scheme and host, and "/…" when the URL has more (see [`url_hint`]).
+    pub url_hint: String,
+    pub created_at: DateTime<Utc>,
+    /// `None` while the URL has not echoed its challenge.
+    pub confirmed_at: Option<DateTime<Utc>>,
+    /// Updates it received.
+    pub delivered: i64,
+    /// Updates still being retried after at least one failed attempt, or given up on.
+    pub failing: i64,
+    /// Updates queued, not tried yet.
+    pub queued: i64,
+    pub last_delivered_at: Option<DateTime<Utc>>,
+    /// Why the newest failing delivery (or the challenge) failed.
+    pub last_error: Option<String>,
+}
+
+/// Where a subscriber stands, in one word for the admin page.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SubscriberState {
+    /// Subscribed, its URL has not echoed the challenge yet.
+    AwaitingConfirmation,
+    /// Confirmed; every update so far arrived (or is queued).
+    Receiving,
+    /// Confirmed; some updates did not arrive yet.
+    Failing,
+}
+
+impl SubscriberInfo {
+    pub fn state(&self) -> SubscriberState {
+        if self.confirmed_at.is_none() {
+            SubscriberState::AwaitingConfirmation
+        } else if self.failing > 0 {
+            SubscriberState::Failing
+        } else {
+            SubscriberState::Receiving
+        }
+    }
+}
+
+/// `https://hooks.example.com/services/T0/B0/secret?x=1` → `https://hooks.example.com/…`:
+/// scheme and host (with port), without user info; "/…" stands for any path or query.
+pub fn url_hint(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    let host = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
+    let more = if tail.is_empty() || tail == "/" {
+        ""
+    } else {
+        "/…"
+    };
+    if scheme.is_empty() {
+        format!("{host}{more}")
+    } else {
+        format!("{scheme}://{host}{more}")
+    }
+}
+
+#[cfg(test)]
+mod subscriber_tests {
+    use super::*;
+
+    #[test]
+    fn url_hints_keep_scheme_and_host_only() {
+        assert_eq!(
+            url_hint("https://hooks.example.com/services/T0/B0/secret?x=1"),
+            "https://hooks.example.com/…"
+        );
+        assert_eq!(
+            url_hint("http://user:pw@127.0.0.1:8080/hook"),
+            "http://127.0.0.1:8080/…"
+        );
+        assert_eq!(url_hint("https://example.com/"), "https://example.com");
+        assert_eq!(
+            url_hint("https://example.com?token=1"),
+            "https://example.com/…"
+        );
+        assert_eq!(url_hint("https://example.com"), "https://example.com");
+    }
+
+    #[test]
+    fn a_subscriber_is_failing_only_once_confirmed_and_while_updates_do_not_arrive() {
+        let mut info = SubscriberInfo {
+            id: 1,
+            url_hint: "https://example.com/…".into(),
+            created_at: Utc::now(),
+            confirmed_at: None,
+            delivered: 0,
+            failing: 1,
+            queued: 0,
+            last_delivered_at: None,
+            last_error: Some("HTTP 500".into()),
+        };
+        assert_eq!(info.state(), SubscriberState::AwaitingConfirmation);
+        info.confirmed_at = Some(Utc::now());
+        assert_eq!(info.state(), SubscriberState::Failing);
+        info.failing = 0;
+        info.queued = 3;
+        assert_eq!(info.state(), SubscriberState::Receiving);
+    }
+}
+
 #[cfg(test)]
 mod catalog_tests {
     use super::*;

@@ -7,12 +7,14 @@ use leptos_meta::Title;
 
 use crate::auth::pages::AdminPage;
 use crate::status::admin_api::{
-    get_status_branding, get_status_catalog, CreateStatusComponent, CreateStatusGroup,
-    EditStatusComponent, EditStatusGroup, MoveStatusComponent, MoveStatusGroup, SaveStatusBranding,
-    SetStatusComponentHidden, SetStatusGroupHidden, SetStatusOverride,
+    get_status_branding, get_status_catalog, get_status_subscribers, CreateStatusComponent,
+    CreateStatusGroup, EditStatusComponent, EditStatusGroup, MoveStatusComponent, MoveStatusGroup,
+    RemoveStatusSubscriber, SaveStatusBranding, SetStatusComponentHidden, SetStatusGroupHidden,
+    SetStatusOverride,
 };
 use crate::status::model::{
-    Branding, CatalogComponent, CatalogEntry, CatalogGroup, ComponentStatus, MAX_PAGE_LINKS,
+    Branding, CatalogComponent, CatalogEntry, CatalogGroup, ComponentStatus, SubscriberInfo,
+    SubscriberState, MAX_PAGE_LINKS,
 };
 use crate::ui::{ErrorNote, Failure};
 
@@ -193,6 +195,7 @@ pub fn StatusAdminPage() -> impl IntoView {
                 })}
             </Transition>
         </section>
+        <SubscribersCard/>
         </AdminPage>
     }
 }
@@ -517,5 +520,113 @@ fn BrandingForm(branding: Branding, action: ServerAction<SaveStatusBranding>) ->
             </div>
             <ErrorNote result=action.value()/>
         </ActionForm>
+    }
+}
+
+/// "22 Nov 05:12 UTC": the same on the server and in the browser.
+fn when(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.format("%-d %b %H:%M UTC").to_string()
+}
+
+/// The page's webhook subscribers: who is waiting for confirmation, who receives updates,
+/// whose deliveries fail (and why), with a way to remove one.
+#[component]
+fn SubscribersCard() -> impl IntoView {
+    let remove = ServerAction::<RemoveStatusSubscriber>::new();
+    let removed = RwSignal::new(0usize);
+    count_successes(remove, removed);
+    let subscribers = Resource::new(move || removed.get(), |_| get_status_subscribers());
+    view! {
+        <section class="card" data-testid="status-subscribers">
+            <h2>"Webhook subscribers"</h2>
+            <p class="muted small">
+                "Anyone may subscribe a URL on the public page; it counts once it echoes the "
+                "challenge. Every public update is sent to each, retried for about 14 hours. "
+                "Only the start of each URL is shown: the rest is often its secret."
+            </p>
+            <ErrorNote result=remove.value()/>
+            <Transition fallback=|| view! { <p>"Loading…"</p> }>
+                {move || subscribers.get().map(|result| match result {
+                    Ok(list) if list.is_empty() => view! {
+                        <p class="empty">"No subscribers yet."</p>
+                    }.into_any(),
+                    Ok(list) => {
+                        let confirmed = list.iter().filter(|s| s.confirmed_at.is_some()).count();
+                        let failing = list.iter().filter(|s| s.state() == SubscriberState::Failing).count();
+                        view! {
+                            <p data-testid="subscribers-summary">
+                                {format!("{confirmed} receiving updates, {} awaiting confirmation", list.len() - confirmed)}
+                                {(failing > 0).then(|| view! {
+                                    ", " <strong class="danger-text">{format!("{failing} failing")}</strong>
+                                })}
+                            </p>
+                            <ul class="subscribers">
+                                {list.into_iter().map(|s| view! { <SubscriberRow subscriber=s remove/> }).collect_view()}
+                            </ul>
+                        }.into_any()
+                    }
+                    Err(err) => view! { <Failure error=err/> }.into_any(),
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+fn SubscriberRow(
+    subscriber: SubscriberInfo,
+    remove: ServerAction<RemoveStatusSubscriber>,
+) -> impl IntoView {
+    let id = subscriber.id;
+    let state = subscriber.state();
+    let (badge, badge_class) = match state {
+        SubscriberState::AwaitingConfirmation => ("awaiting confirmation", "badge"),
+        SubscriberState::Receiving => ("receiving", "badge ok-badge"),
+        SubscriberState::Failing => ("failing", "badge failing-badge"),
+    };
+    let mut facts = vec![format!("subscribed {}", when(subscriber.created_at))];
+    if subscriber.confirmed_at.is_some() {
+        facts.push(match subscriber.delivered {
+            1 => "1 update delivered".to_string(),
+            n => format!("{n} updates delivered"),
+        });
+    }
+    if let Some(at) = subscriber.last_delivered_at {
+        facts.push(format!("last {}", when(at)));
+    }
+    if subscriber.queued > 0 {
+        facts.push(format!("{} queued", subscriber.queued));
+    }
+    let trouble =
+        (state == SubscriberState::Failing || subscriber.last_error.is_some()).then(|| {
+            let failing = match subscriber.failing {
+                0 => String::new(),
+                1 => "1 update not delivered yet. ".to_string(),
+                n => format!("{n} updates not delivered yet. "),
+            };
+            let error = subscriber
+                .last_error
+                .clone()
+                .map(|e| format!("Last error: {e}"))
+                .unwrap_or_default();
+            view! { <p class="subscriber-trouble small">{failing}{error}</p> }
+        });
+    let hint = subscriber.url_hint.clone();
+    view! {
+        <li class="catalog-row" class:is-failing=state == SubscriberState::Failing data-testid="subscriber">
+            <div class="catalog-main">
+                <code class="catalog-name">{subscriber.url_hint.clone()}</code>
+                " " <span class=badge_class>{badge}</span>
+                <p class="muted small">{facts.join(" · ")}</p>
+                {trouble}
+            </div>
+            <div class="catalog-tools">
+                <button type="button" class="small" aria-label=format!("Remove subscriber {hint}")
+                    disabled=move || remove.pending().get()
+                    on:click=move |_| { remove.dispatch(RemoveStatusSubscriber { id }); }>
+                    "Remove"
+                </button>
+            </div>
+        </li>
     }
 }

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
 
 use crate::error::AppError;
+use crate::status::model::{url_hint, SubscriberInfo};
 
 /// A new subscription, to be confirmed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -220,4 +221,58 @@ pub async fn record_attempt(
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// Every current subscriber (not unsubscribed), oldest first, with how its deliveries fare.
+pub async fn overview(conn: &mut PgConnection) -> Result<Vec<SubscriberInfo>, AppError> {
+    let rows = sqlx::query!(
+        r#"SELECT s.id, s.url, s.created_at AS "created_at: DateTime<Utc>",
+                  s.confirmed_at AS "confirmed_at: DateTime<Utc>",
+                  count(d.update_id) FILTER (WHERE d.delivered_at IS NOT NULL) AS "delivered!",
+                  count(d.update_id) FILTER (WHERE d.delivered_at IS NULL AND d.attempts > 0)
+                      AS "failing!",
+                  count(d.update_id) FILTER (WHERE d.delivered_at IS NULL AND d.attempts = 0)
+                      AS "queued!",
+                  max(d.delivered_at) AS "last_delivered_at: DateTime<Utc>",
+                  COALESCE(
+                      (SELECT f.last_error FROM status_deliveries f
+                       WHERE f.subscriber_id = s.id AND f.delivered_at IS NULL
+                         AND f.last_error IS NOT NULL
+                       ORDER BY f.enqueued_at DESC, f.update_id DESC LIMIT 1),
+                      s.last_error) AS last_error
+           FROM status_subscribers s
+           LEFT JOIN status_deliveries d ON d.subscriber_id = s.id
+           WHERE s.unsubscribed_at IS NULL
+           GROUP BY s.id
+           ORDER BY s.created_at, s.id"#
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| SubscriberInfo {
+            id: row.id,
+            url_hint: url_hint(&row.url),
+            created_at: row.created_at,
+            confirmed_at: row.confirmed_at,
+            delivered: row.delivered,
+            failing: row.failing,
+            queued: row.queued,
+            last_delivered_at: row.last_delivered_at,
+            last_error: row.last_error,
+        })
+        .collect())
+}
+
+/// Ends subscription `id` on an admin's word; returns its URL hint, `None` when there is
+/// no such current subscription. Its queued deliveries are then skipped.
+pub async fn remove(conn: &mut PgConnection, id: i64) -> Result<Option<String>, AppError> {
+    let url = sqlx::query_scalar!(
+        "UPDATE status_subscribers SET unsubscribed_at = now()
+         WHERE id = $1 AND unsubscribed_at IS NULL RETURNING url",
+        id
+    )
+    .fetch_optional(conn)
+    .await?;
+    Ok(url.as_deref().map(url_hint))
 }
