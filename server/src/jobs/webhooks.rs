@@ -194,13 +194,24 @@ impl WebhookClient {
     }
 }
 
-/// Errors without the URL (it may carry a token of the subscriber's).
+/// Errors without the URL (it may carry a token of the subscriber's), with their causes
+/// ("error sending request" alone does not tell a refused connection from a DNS failure).
 fn without_url(err: reqwest::Error) -> String {
     if err.is_timeout() {
-        "timed out".into()
-    } else {
-        err.without_url().to_string()
+        return "timed out".into();
     }
+    let err = err.without_url();
+    let mut text = err.to_string();
+    let mut cause = std::error::Error::source(&err);
+    while let Some(next) = cause {
+        let next_text = next.to_string();
+        if !text.contains(&next_text) {
+            text.push_str(": ");
+            text.push_str(&next_text);
+        }
+        cause = next.source();
+    }
+    text
 }
 
 /// Where a subscriber ends its subscription.
@@ -261,7 +272,22 @@ pub async fn update_payload(
 
 #[cfg(test)]
 mod tests {
-    use super::parse_subscriber_url;
+    use super::{parse_subscriber_url, without_url};
+
+    #[tokio::test]
+    async fn delivery_errors_say_why_without_the_url() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        drop(listener);
+        let err = reqwest::Client::new()
+            .post(format!("http://127.0.0.1:{port}/hooks/secret-token"))
+            .send()
+            .await
+            .unwrap_err();
+        let text = without_url(err);
+        assert!(text.contains("Connection refused"), "{text}");
+        assert!(!text.contains("secret-token"), "{text}");
+    }
 
     #[test]
     fn subscriber_urls_must_be_public_http() {
