@@ -551,14 +551,17 @@ fn SubscribersCard() -> impl IntoView {
                         <p class="empty">"No subscribers yet."</p>
                     }.into_any(),
                     Ok(list) => {
-                        let confirmed = list.iter().filter(|s| s.confirmed_at.is_some()).count();
-                        let failing = list.iter().filter(|s| s.state() == SubscriberState::Failing).count();
+                        let count = |state| list.iter().filter(|s| s.state() == state).count();
+                        let receiving = count(SubscriberState::Receiving);
+                        let failing = count(SubscriberState::Failing);
+                        let awaiting = count(SubscriberState::AwaitingConfirmation);
                         view! {
                             <p data-testid="subscribers-summary">
-                                {format!("{confirmed} receiving updates, {} awaiting confirmation", list.len() - confirmed)}
+                                {format!("{receiving} receiving updates")}
                                 {(failing > 0).then(|| view! {
-                                    ", " <strong class="danger-text">{format!("{failing} failing")}</strong>
+                                    " · " <strong class="danger-text">{format!("{failing} failing")}</strong>
                                 })}
+                                {(awaiting > 0).then(|| format!(" · {awaiting} awaiting confirmation"))}
                             </p>
                             <ul class="subscribers">
                                 {list.into_iter().map(|s| view! { <SubscriberRow subscriber=s remove/> }).collect_view()}
@@ -580,7 +583,7 @@ fn SubscriberRow(
     let id = subscriber.id;
     let state = subscriber.state();
     let (badge, badge_class) = match state {
-        SubscriberState::AwaitingConfirmation => ("awaiting confirmation", "badge"),
+        SubscriberState::AwaitingConfirmation => ("awaiting confirmation", "badge kind"),
         SubscriberState::Receiving => ("receiving", "badge ok-badge"),
         SubscriberState::Failing => ("failing", "badge failing-badge"),
     };
