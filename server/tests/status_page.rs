@@ -72,6 +72,40 @@ async fn incident_with_components(app: &TestApp) -> (Client, Client, i64, Vec<i6
     (admin, alice, id, components)
 }
 
+/// Marks `component` with `impact` on incident `id` (as text) and posts the incident's
+/// first public update, as its commander.
+async fn go_public(
+    commander: &Client,
+    id: &str,
+    component: i64,
+    impact: &str,
+    public_title: &str,
+    status: &str,
+    message: &str,
+) {
+    commander
+        .ok(
+            "set_component_impact",
+            &[
+                ("incident_id", id),
+                ("component_id", &component.to_string()),
+                ("impact", impact),
+            ],
+        )
+        .await;
+    commander
+        .ok(
+            "post_public_update",
+            &[
+                ("incident_id", id),
+                ("public_title", public_title),
+                ("status", status),
+                ("message", message),
+            ],
+        )
+        .await;
+}
+
 const V2_PATHS: [&str; 8] = [
     "/api/v2/summary.json",
     "/api/v2/status.json",
@@ -536,27 +570,16 @@ async fn uptime_history_follows_public_impacts(pool: PgPool) {
     let app = TestApp::spawn(pool.clone()).await;
     let (_admin, alice, id, components) = incident_with_components(&app).await;
     let id_text = id.to_string();
-    alice
-        .ok(
-            "set_component_impact",
-            &[
-                ("incident_id", &id_text),
-                ("component_id", &components[1].to_string()),
-                ("impact", "partial_outage"),
-            ],
-        )
-        .await;
-    alice
-        .ok(
-            "post_public_update",
-            &[
-                ("incident_id", &id_text),
-                ("public_title", "Invoices are late"),
-                ("status", "investigating"),
-                ("message", "Looking."),
-            ],
-        )
-        .await;
+    go_public(
+        &alice,
+        &id_text,
+        components[1],
+        "partial_outage",
+        "Invoices are late",
+        "investigating",
+        "Looking.",
+    )
+    .await;
     // Move the impact (and the component's creation) back in time: yesterday 10:00-12:00.
     let yesterday = (Utc::now() - chrono::Duration::days(1)).date_naive();
     let start = Utc.from_utc_datetime(&yesterday.and_hms_opt(10, 0, 0).unwrap());
@@ -701,27 +724,16 @@ async fn subscribers_get_each_update_once_despite_failures_and_restarts(pool: Pg
     assert!(refused.text().await.unwrap().contains("http"));
 
     let id_text = id.to_string();
-    alice
-        .ok(
-            "set_component_impact",
-            &[
-                ("incident_id", &id_text),
-                ("component_id", &components[0].to_string()),
-                ("impact", "major_outage"),
-            ],
-        )
-        .await;
-    alice
-        .ok(
-            "post_public_update",
-            &[
-                ("incident_id", &id_text),
-                ("public_title", "Checkout is down"),
-                ("status", "investigating"),
-                ("message", "First update."),
-            ],
-        )
-        .await;
+    go_public(
+        &alice,
+        &id_text,
+        components[0],
+        "major_outage",
+        "Checkout is down",
+        "investigating",
+        "First update.",
+    )
+    .await;
     // Restart Warroom while the delivery is failing: it is not lost.
     tokio::time::sleep(Duration::from_millis(300)).await;
     app.stop().await;
@@ -874,27 +886,16 @@ async fn admins_see_which_subscribers_fail_and_can_remove_them(pool: PgPool) {
     let broken_id = subscriber_ids[1];
 
     let id_text = id.to_string();
-    alice
-        .ok(
-            "set_component_impact",
-            &[
-                ("incident_id", &id_text),
-                ("component_id", &components[0].to_string()),
-                ("impact", "partial_outage"),
-            ],
-        )
-        .await;
-    alice
-        .ok(
-            "post_public_update",
-            &[
-                ("incident_id", &id_text),
-                ("public_title", "Checkout is slow"),
-                ("status", "investigating"),
-                ("message", "Looking into it."),
-            ],
-        )
-        .await;
+    go_public(
+        &alice,
+        &id_text,
+        components[0],
+        "partial_outage",
+        "Checkout is slow",
+        "investigating",
+        "Looking into it.",
+    )
+    .await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     let list = loop {
         let list = admin.ok("get_status_subscribers", &[]).await;
@@ -995,27 +996,16 @@ async fn the_page_keeps_serving_with_postgres_stopped_and_after_a_restart() -> a
     let app = TestApp::spawn_with(pool.clone(), config.clone()).await;
     let (_admin, alice, id, components) = incident_with_components(&app).await;
     let id_text = id.to_string();
-    alice
-        .ok(
-            "set_component_impact",
-            &[
-                ("incident_id", &id_text),
-                ("component_id", &components[0].to_string()),
-                ("impact", "major_outage"),
-            ],
-        )
-        .await;
-    alice
-        .ok(
-            "post_public_update",
-            &[
-                ("incident_id", &id_text),
-                ("public_title", "Checkout is down"),
-                ("status", "identified"),
-                ("message", "A bad deploy; rolling back."),
-            ],
-        )
-        .await;
+    go_public(
+        &alice,
+        &id_text,
+        components[0],
+        "major_outage",
+        "Checkout is down",
+        "identified",
+        "A bad deploy; rolling back.",
+    )
+    .await;
     let public = Client::new(&app.base);
     wait_for_page(&public, "/status", "the update", |b| {
         b.contains("A bad deploy; rolling back.")
