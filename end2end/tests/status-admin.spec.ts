@@ -1,5 +1,6 @@
 // The status page's admin catalog (/admin/status): an admin adds a group and a component
-// in it, sees them listed and sets a status by hand; a viewer is refused.
+// in it, sees them listed and sets a status by hand; a viewer is refused. Maintenance
+// (/admin/maintenance): announced, moved (a bad window refused), and the public told.
 import crypto from 'node:crypto';
 import { type Browser, type Page } from '@playwright/test';
 import { expect, signIn, test, waitForHydration, type Role } from './support/fixtures';
@@ -71,4 +72,68 @@ test('a viewer is refused the status admin page and its changes', async ({ brows
     headers: { Origin: warroom.baseUrl },
   });
   expect(write.status()).toBe(403);
+});
+
+/** `at` as a `datetime-local` value in UTC (the maintenance page's times are UTC). */
+function utcInput(at: Date): string {
+  return at.toISOString().slice(0, 16);
+}
+
+test('an admin announces maintenance, moves it, and the public reads the new window', async ({ browser, warroom }) => {
+  const base = warroom.baseUrl;
+  const admin = await personOn(browser, base, unique('Root Admin'), 'admin');
+  const component = unique('Search');
+  const created = await admin.request.post(`${base}/api/create_status_component`, {
+    form: { name: component, description: '', group_id: '0' },
+    headers: { Origin: base },
+  });
+  expect(created.ok(), await created.text()).toBeTruthy();
+
+  const title = unique('Index rebuild');
+  const day = 24 * 60 * 60 * 1000;
+  const minute = Math.floor(Date.now() / 60_000) * 60_000;
+  const starts = new Date(minute + 2 * day);
+  const ends = new Date(minute + 2 * day + 60 * 60 * 1000);
+  await admin.goto(`${base}/admin/maintenance`);
+  await waitForHydration(admin);
+  const announce = admin.locator('section').filter({ has: admin.getByRole('heading', { name: 'Scheduled maintenance' }) });
+  await announce.getByLabel('Title').fill(title);
+  await announce.getByLabel('Message to the public').fill('Search results may be incomplete for an hour.');
+  await announce.getByLabel('Starts (UTC)').fill(utcInput(starts));
+  await announce.getByLabel('Ends (UTC)').fill(utcInput(ends));
+  await announce.getByLabel(component).check();
+  await announce.getByRole('button', { name: 'Announce maintenance' }).click();
+  const row = admin.getByTestId('maintenance-window').filter({ hasText: title });
+  await expect(row).toContainText('Upcoming');
+  await expect(row).toContainText(component);
+
+  // A window that ends before it starts: refused next to the form, which stays open.
+  const changeForm = admin.getByRole('form', { name: `Change the window of ${title}` });
+  await row.getByRole('button', { name: 'Change window' }).click();
+  await expect(changeForm.getByLabel('Starts (UTC)')).toHaveValue(utcInput(starts));
+  await changeForm.getByLabel('Ends (UTC)').fill(utcInput(new Date(starts.getTime() - 60 * 60 * 1000)));
+  await changeForm.getByRole('button', { name: 'Save window' }).click();
+  await expect(changeForm.getByRole('alert')).toHaveText('The window must end after it starts.');
+  await expect(row).toContainText(`${utcInput(ends).replace('T', ' ')}:00 UTC`);
+
+  // Moved a day later: the list shows it, the form closes, the public is told.
+  const newStarts = new Date(starts.getTime() + day);
+  const newEnds = new Date(ends.getTime() + day);
+  await changeForm.getByLabel('Starts (UTC)').fill(utcInput(newStarts));
+  await changeForm.getByLabel('Ends (UTC)').fill(utcInput(newEnds));
+  await changeForm.getByRole('button', { name: 'Save window' }).click();
+  await expect(changeForm).toHaveCount(0);
+  await expect(row).toContainText(`${utcInput(newStarts).replace('T', ' ')}:00 UTC`);
+  await expect(row).toContainText(`${utcInput(newEnds).replace('T', ' ')}:00 UTC`);
+
+  const href = await row.getByRole('link', { name: title }).getAttribute('href');
+  const visitorContext = await browser.newContext({ javaScriptEnabled: false });
+  const visitor = await visitorContext.newPage();
+  const said = `The maintenance has been rescheduled: it now runs from ${utcInput(newStarts).replace('T', ' ')} UTC to ${utcInput(newEnds).replace('T', ' ')} UTC.`;
+  await expect(async () => {
+    await visitor.goto(`${base}${href}`);
+    await expect(visitor.getByText(said)).toBeVisible({ timeout: 500 });
+  }).toPass({ timeout: 10_000 });
+  await expect(visitor.getByText('Search results may be incomplete for an hour.')).toBeVisible();
+  await visitorContext.close();
 });

@@ -418,6 +418,17 @@ async fn every_route_and_server_function_checks_the_role_on_the_server(pool: PgP
         ),
         (
             Call::ServerFn(
+                "reschedule_maintenance",
+                vec![
+                    ("id", s("999999")),
+                    ("starts_at", s("")),
+                    ("ends_at", s("2099-01-01T02:00")),
+                ],
+            ),
+            Need::Admin,
+        ),
+        (
+            Call::ServerFn(
                 "complete_maintenance",
                 vec![("id", s("999999")), ("message", s(""))],
             ),

@@ -558,6 +558,192 @@ async fn maintenance_starts_and_completes_by_itself_at_its_times(pool: PgPool) {
     app.stop().await;
 }
 
+#[sqlx::test(migrations = "../migrations")]
+async fn a_maintenance_window_moves_and_extends_and_each_change_is_public(pool: PgPool) {
+    let app = TestApp::spawn(pool.clone()).await;
+    let (admin, _alice, _id, components) = incident_with_components(&app).await;
+    let fmt = |t: chrono::DateTime<Utc>| t.format("%Y-%m-%dT%H:%M").to_string();
+    let minute = |t: chrono::DateTime<Utc>| t.format("%Y-%m-%d %H:%M UTC").to_string();
+    // Whole minutes, as the admin page sends them.
+    let now = Utc
+        .timestamp_opt(Utc::now().timestamp() / 60 * 60, 0)
+        .unwrap();
+    let (starts, ends) = (
+        now + chrono::Duration::hours(2),
+        now + chrono::Duration::hours(3),
+    );
+    let id = admin
+        .ok(
+            "schedule_maintenance",
+            &[
+                ("title", "Database upgrade"),
+                ("message", "Checkout may be slow for a few minutes."),
+                ("starts_at", &fmt(starts)),
+                ("ends_at", &fmt(ends)),
+                ("component_ids[0]", &components[0].to_string()),
+            ],
+        )
+        .await
+        .as_i64()
+        .unwrap()
+        .to_string();
+    let read = |at| {
+        let pool = pool.clone();
+        async move {
+            let data = warroom_app::status::store::public::read(&pool, "http://status.test", at)
+                .await
+                .unwrap();
+            data.maintenances.into_iter().next().unwrap()
+        }
+    };
+
+    // Moved a day later before it starts: the public is told the new times.
+    let (starts, ends) = (
+        starts + chrono::Duration::days(1),
+        ends + chrono::Duration::days(1),
+    );
+    admin
+        .ok(
+            "reschedule_maintenance",
+            &[
+                ("id", &id),
+                ("starts_at", &fmt(starts)),
+                ("ends_at", &fmt(ends)),
+                ("message", ""),
+            ],
+        )
+        .await;
+    let m = read(now).await;
+    assert_eq!((m.scheduled_for, m.scheduled_until), (starts, ends));
+    assert_eq!(m.status.as_str(), "scheduled");
+    assert_eq!(
+        m.updates[0].body_md,
+        format!(
+            "The maintenance has been rescheduled: it now runs from {} to {}.",
+            minute(starts),
+            minute(ends)
+        )
+    );
+
+    // Refused changes say why and change nothing.
+    for (form, status, reason) in [
+        (
+            vec![("starts_at", fmt(starts)), ("ends_at", fmt(ends))],
+            422,
+            "already has",
+        ),
+        (
+            vec![("starts_at", fmt(ends)), ("ends_at", fmt(starts))],
+            422,
+            "end after it starts",
+        ),
+        (
+            vec![
+                ("starts_at", fmt(now - chrono::Duration::hours(3))),
+                ("ends_at", fmt(now - chrono::Duration::hours(1))),
+            ],
+            422,
+            "already over",
+        ),
+        (
+            vec![("ends_at", "tomorrow".to_string())],
+            422,
+            "date and time",
+        ),
+    ] {
+        let mut form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        form.push(("id", &id));
+        let refused = admin.fails("reschedule_maintenance", &form, status).await;
+        assert!(refused.to_string().contains(reason), "{refused}");
+    }
+    let m = read(now).await;
+    assert_eq!(
+        (m.scheduled_for, m.scheduled_until, m.updates.len()),
+        (starts, ends, 2)
+    );
+
+    // Once it runs, only its end moves: extended with the admin's own words…
+    let jobs = server_jobs(&pool).await;
+    let maintenance = warroom_app::status::store::maintenance::advance;
+    assert_eq!(maintenance(&pool, &jobs, starts).await.unwrap().len(), 1);
+    let refused = admin
+        .fails(
+            "reschedule_maintenance",
+            &[
+                ("id", &id),
+                ("starts_at", &fmt(starts + chrono::Duration::hours(1))),
+                ("ends_at", &fmt(ends)),
+            ],
+            422,
+        )
+        .await;
+    assert!(refused.to_string().contains("already started"), "{refused}");
+    let later = ends + chrono::Duration::hours(2);
+    admin
+        .ok(
+            "reschedule_maintenance",
+            &[
+                ("id", &id),
+                ("ends_at", &fmt(later)),
+                (
+                    "message",
+                    "The replica is still catching up: two more hours.",
+                ),
+            ],
+        )
+        .await;
+    let m = read(starts).await;
+    assert_eq!((m.scheduled_for, m.scheduled_until), (starts, later));
+    assert_eq!(m.status.as_str(), "in_progress");
+    assert_eq!(m.updates[0].status.as_str(), "in_progress");
+    assert_eq!(
+        m.updates[0].body_md,
+        "The replica is still catching up: two more hours."
+    );
+    // …so it does not complete at its old end, but at the new one.
+    assert!(maintenance(&pool, &jobs, ends).await.unwrap().is_empty());
+    assert_eq!(
+        maintenance(&pool, &jobs, later).await.unwrap()[0]
+            .1
+            .as_str(),
+        "completed"
+    );
+    let refused = admin
+        .fails(
+            "reschedule_maintenance",
+            &[
+                ("id", &id),
+                ("ends_at", &fmt(later + chrono::Duration::hours(1))),
+            ],
+            409,
+        )
+        .await;
+    assert!(
+        refused.to_string().contains("already completed"),
+        "{refused}"
+    );
+    assert!(admin
+        .fails(
+            "reschedule_maintenance",
+            &[("id", "999999"), ("ends_at", &fmt(later))],
+            404,
+        )
+        .await
+        .to_string()
+        .contains("maintenance 999999"));
+
+    // Every accepted change reached the subscribers' queue: announce, move, start,
+    // extend, complete.
+    let fan_outs: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM underway.task WHERE task_queue_name = 'status-update-fan-out'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(fan_outs, 5);
+    app.stop().await;
+}
+
 /// The jobs as the server builds them (for calling the store directly).
 async fn server_jobs(pool: &PgPool) -> warroom_app::jobs::Jobs {
     let site = warroom::status::site::StatusSite::new(None, "http://status.test".into());

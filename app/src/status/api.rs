@@ -194,16 +194,55 @@ pub async fn schedule_maintenance(
     )
 }
 
+/// Moves a maintenance window that has not completed (times as for
+/// `schedule_maintenance`). An empty `starts_at` keeps the start, and one in progress can
+/// only move its end. An empty `message` posts a sentence saying what changed.
+#[server(endpoint = "reschedule_maintenance")]
+pub async fn reschedule_maintenance(
+    id: i64,
+    #[server(default)] starts_at: String,
+    ends_at: String,
+    #[server(default)] message: String,
+) -> Result<(), AppError> {
+    respond(
+        async {
+            let caller = Caller::allowed(Capability::Administer).await?;
+            let starts = match starts_at.trim() {
+                "" => None,
+                text => Some(parse_utc("starts_at", text)?),
+            };
+            maintenance::reschedule(
+                &caller.state.pool,
+                &caller.state.jobs,
+                &caller.person,
+                id,
+                starts,
+                parse_utc("ends_at", &ends_at)?,
+                optional_message(&message)?,
+                Utc::now(),
+            )
+            .await
+        }
+        .await,
+    )
+}
+
+/// An admin's optional message to the public: empty means Warroom's own sentence.
+#[cfg(feature = "ssr")]
+fn optional_message(text: &str) -> Result<Option<PublicMessage>, AppError> {
+    match text.trim() {
+        "" => Ok(None),
+        text => PublicMessage::parse(text).map(Some),
+    }
+}
+
 /// Ends a maintenance window now (or calls it off before it starts).
 #[server(endpoint = "complete_maintenance")]
 pub async fn complete_maintenance(id: i64, message: String) -> Result<(), AppError> {
     respond(
         async {
             let caller = Caller::allowed(Capability::Administer).await?;
-            let message = match message.trim() {
-                "" => None,
-                text => Some(PublicMessage::parse(text)?),
-            };
+            let message = optional_message(&message)?;
             maintenance::complete_now(
                 &caller.state.pool,
                 &caller.state.jobs,

@@ -57,7 +57,7 @@ impl RowActions {
 
 /// Bumps `counter` each time `action` succeeds. Lists reload on successes only, so a
 /// refused edit keeps what the admin typed next to its error.
-fn count_successes<S>(action: ServerAction<S>, counter: RwSignal<usize>)
+pub(super) fn count_successes<S>(action: ServerAction<S>, counter: RwSignal<usize>)
 where
     S: ServerFn + Clone + Send + Sync + 'static,
     S::Output: Send + Sync + 'static,

@@ -1,4 +1,4 @@
-//! Scheduled maintenance: announcing a window, and moving it to in progress and completed
+//! Scheduled maintenance: announcing a window, changing it, and moving it to in progress and completed
 //! by itself at its times (a function of `now`, run by every replica; each due window is
 //! claimed with `FOR UPDATE SKIP LOCKED`, so it moves once). Each move is a public update
 //! fanned out to subscribers in the same transaction.
@@ -48,18 +48,7 @@ pub async fn schedule(
     new: NewMaintenance,
     now: DateTime<Utc>,
 ) -> Result<i64, AppError> {
-    if new.scheduled_until <= new.scheduled_for {
-        return Err(AppError::invalid(
-            "scheduled_until",
-            "The window must end after it starts.",
-        ));
-    }
-    if new.scheduled_until <= now {
-        return Err(AppError::invalid(
-            "scheduled_until",
-            "This window is already over: pick an end in the future.",
-        ));
-    }
+    check_window(new.scheduled_for, new.scheduled_until, now)?;
     if new.component_ids.is_empty() {
         return Err(AppError::invalid(
             "components",
@@ -110,6 +99,118 @@ pub async fn schedule(
         .map_err(AppError::internal)?;
     tx.commit().await?;
     Ok(id)
+}
+
+/// A window must end after it starts, and in the future.
+fn check_window(
+    starts: DateTime<Utc>,
+    ends: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    if ends <= starts {
+        return Err(AppError::invalid(
+            "scheduled_until",
+            "The window must end after it starts.",
+        ));
+    }
+    if ends <= now {
+        return Err(AppError::invalid(
+            "scheduled_until",
+            "This window is already over: pick an end in the future.",
+        ));
+    }
+    Ok(())
+}
+
+/// A window's times in the words of a public update: "2026-12-01 02:00 UTC".
+fn minute(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+/// Moves a window that has not completed: a scheduled one may move both ends, one in
+/// progress only its end (extended or cut short, but not into the past: "Complete now" is
+/// for that). Tells the public and the subscribers, with `message` or a sentence saying
+/// what changed. `starts` of `None` keeps the start.
+#[tracing::instrument(skip_all, fields(maintenance.id = id))]
+#[allow(clippy::too_many_arguments)]
+pub async fn reschedule(
+    pool: &PgPool,
+    jobs: &Jobs,
+    actor: &Person,
+    id: i64,
+    starts: Option<DateTime<Utc>>,
+    ends: DateTime<Utc>,
+    message: Option<PublicMessage>,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let mut tx = pool.begin().await?;
+    let row = sqlx::query!(
+        r#"SELECT status, scheduled_for AS "scheduled_for: DateTime<Utc>",
+                  scheduled_until AS "scheduled_until: DateTime<Utc>"
+           FROM maintenances WHERE id = $1 FOR UPDATE"#,
+        id
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or_else(|| AppError::NotFound(format!("maintenance {id}")))?;
+    let status = MaintenanceStatus::parse(&row.status)?;
+    let starts = starts.unwrap_or(row.scheduled_for);
+    match status {
+        MaintenanceStatus::Completed => {
+            return Err(AppError::Conflict(
+                "This maintenance is already completed: announce a new window instead.".into(),
+            ))
+        }
+        MaintenanceStatus::InProgress if starts != row.scheduled_for => {
+            return Err(AppError::invalid(
+                "scheduled_for",
+                "This maintenance has already started: only its end can change.",
+            ))
+        }
+        _ => {}
+    }
+    check_window(starts, ends, now)?;
+    if starts == row.scheduled_for && ends == row.scheduled_until {
+        return Err(AppError::invalid(
+            "scheduled_until",
+            "That is the window it already has: change the start or the end.",
+        ));
+    }
+    sqlx::query!(
+        "UPDATE maintenances SET scheduled_for = $2, scheduled_until = $3, updated_at = $4
+         WHERE id = $1",
+        id,
+        starts as _,
+        ends as _,
+        now as _
+    )
+    .execute(&mut *tx)
+    .await?;
+    let text = match (&message, status) {
+        (Some(message), _) => message.as_str().to_string(),
+        (None, MaintenanceStatus::InProgress) => format!(
+            "The maintenance is now expected to end at {}.",
+            minute(ends)
+        ),
+        (None, _) => format!(
+            "The maintenance has been rescheduled: it now runs from {} to {}.",
+            minute(starts),
+            minute(ends)
+        ),
+    };
+    let update_id = insert_update(
+        &mut tx,
+        UpdateTarget::Maintenance(id),
+        status.as_str(),
+        &text,
+        Some(actor.id),
+    )
+    .await?;
+    jobs.enqueue_fan_out(&mut tx, update_id)
+        .await
+        .map_err(AppError::internal)?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// Maintenance windows, the latest scheduled first.
