@@ -87,7 +87,7 @@ pub fn MaintenancePage() -> impl IntoView {
                     view! { <p class="muted">"No maintenance announced."</p> }.into_any()
                 } else {
                     view! {
-                        <table class="list maintenance-list">
+                        <table class="table maintenance-list">
                             <thead><tr><th>"Title"</th><th>"Window (UTC)"</th><th>"Components"</th><th>"Status"</th><th></th></tr></thead>
                             <tbody>
                                 {rows.into_iter().map(|m| view! {
@@ -135,11 +135,11 @@ fn WindowRow(
     };
     let title = m.title.clone();
     view! {
-        <tr data-testid="maintenance-window">
+        <tr data-testid="maintenance-window" class:window-open=open>
             <td><a href=format!("/status/maintenances/{}", m.public_id)>{m.title}</a></td>
-            <td>{date_time(starts)}" – "{date_time(ends)}</td>
-            <td>{m.components.join(", ")}</td>
-            <td>{status.label()}</td>
+            <td data-label="Window">{date_time(starts)}" – "{date_time(ends)}</td>
+            <td data-label="Components">{m.components.join(", ")}</td>
+            <td data-label="Status">{status.label()}</td>
             <td>{(status != MaintenanceStatus::Completed).then(|| view! {
                 <div class="form-actions">
                     <button type="button" class="small secondary" aria-expanded=move || open().to_string()
