@@ -10,7 +10,7 @@ use crate::auth::model::Person;
 use crate::error::AppError;
 use crate::jobs::Jobs;
 use crate::status::model::{MaintenanceStatus, PublicMessage, PublicTitle};
-use crate::status::store::updates::{insert_update, UpdateTarget};
+use crate::status::store::updates::{publish_update, UpdateTarget};
 
 /// What Warroom tells the public when a window starts by itself.
 pub const STARTED_MESSAGE: &str =
@@ -86,17 +86,15 @@ pub async fn schedule(
     )
     .execute(&mut *tx)
     .await?;
-    let update_id = insert_update(
+    publish_update(
         &mut tx,
+        jobs,
         UpdateTarget::Maintenance(id),
         MaintenanceStatus::Scheduled.as_str(),
         new.message.as_str(),
         Some(actor.id),
     )
     .await?;
-    jobs.enqueue_fan_out(&mut tx, update_id)
-        .await
-        .map_err(AppError::internal)?;
     tx.commit().await?;
     Ok(id)
 }
@@ -198,17 +196,15 @@ pub async fn reschedule(
             minute(ends)
         ),
     };
-    let update_id = insert_update(
+    publish_update(
         &mut tx,
+        jobs,
         UpdateTarget::Maintenance(id),
         status.as_str(),
         &text,
         Some(actor.id),
     )
     .await?;
-    jobs.enqueue_fan_out(&mut tx, update_id)
-        .await
-        .map_err(AppError::internal)?;
     tx.commit().await?;
     Ok(())
 }
@@ -348,16 +344,14 @@ async fn move_to(
         MaintenanceStatus::InProgress => STARTED_MESSAGE,
         _ => COMPLETED_MESSAGE,
     });
-    let update_id = insert_update(
+    publish_update(
         tx,
+        jobs,
         UpdateTarget::Maintenance(id),
         status.as_str(),
         text,
         author_id,
     )
     .await?;
-    jobs.enqueue_fan_out(tx, update_id)
-        .await
-        .map_err(AppError::internal)?;
     Ok(())
 }

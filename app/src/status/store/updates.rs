@@ -280,17 +280,15 @@ pub async fn post_update(
         .execute(&mut *tx)
         .await?;
     }
-    let update_id = insert_update(
+    let update_id = publish_update(
         &mut tx,
+        jobs,
         UpdateTarget::Incident(incident_id),
         update.status.as_str(),
         update.message.as_str(),
         Some(actor.id),
     )
     .await?;
-    jobs.enqueue_fan_out(&mut tx, update_id)
-        .await
-        .map_err(AppError::internal)?;
     let event = EntryEvent::PublicUpdate {
         status: update.status,
         title,
@@ -308,11 +306,14 @@ pub enum UpdateTarget {
     Maintenance(i64),
 }
 
-/// Inserts a public update with the statuses its components are left in: an incident's
-/// current impacts, or a maintenance's components while it is in progress. The caller
-/// holds the incident's or maintenance's lock and enqueues the fan-out.
-pub async fn insert_update(
+/// Publishes a public update with the statuses its components are left in (an
+/// incident's current impacts, or a maintenance's components while it is in progress)
+/// and enqueues its subscriber fan-out on the same connection, so an update never
+/// commits without its deliveries. The caller holds the incident's or maintenance's lock.
+/// Returns the update's id.
+pub async fn publish_update(
     conn: &mut PgConnection,
+    jobs: &Jobs,
     target: UpdateTarget,
     status: &str,
     body_md: &str,
@@ -322,7 +323,7 @@ pub async fn insert_update(
         UpdateTarget::Incident(id) => (Some(id), None),
         UpdateTarget::Maintenance(id) => (None, Some(id)),
     };
-    Ok(sqlx::query_scalar!(
+    let update_id = sqlx::query_scalar!(
         r#"INSERT INTO public_updates (incident_id, maintenance_id, status, body_md, author_id, components)
            VALUES ($1, $2, $3, $4, $5, COALESCE((
                SELECT jsonb_agg(jsonb_build_object('component_id', i.component_id, 'status', i.impact)
@@ -343,6 +344,10 @@ pub async fn insert_update(
         body_md,
         author_id
     )
-    .fetch_one(conn)
-    .await?)
+    .fetch_one(&mut *conn)
+    .await?;
+    jobs.enqueue_fan_out(conn, update_id)
+        .await
+        .map_err(AppError::internal)?;
+    Ok(update_id)
 }
