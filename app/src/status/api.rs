@@ -207,18 +207,20 @@ pub async fn reschedule_maintenance(
     respond(
         async {
             let caller = Caller::allowed(Capability::Administer).await?;
-            let starts = match starts_at.trim() {
-                "" => None,
-                text => Some(parse_utc("starts_at", text)?),
+            let new = maintenance::NewWindow {
+                starts: match starts_at.trim() {
+                    "" => None,
+                    text => Some(parse_utc("starts_at", text)?),
+                },
+                ends: parse_utc("ends_at", &ends_at)?,
+                message: optional_message(&message)?,
             };
             maintenance::reschedule(
                 &caller.state.pool,
                 &caller.state.jobs,
                 &caller.person,
                 id,
-                starts,
-                parse_utc("ends_at", &ends_at)?,
-                optional_message(&message)?,
+                new,
                 Utc::now(),
             )
             .await

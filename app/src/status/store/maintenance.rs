@@ -125,22 +125,32 @@ fn minute(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
+/// New times for a window that has not completed (see [`reschedule`]).
+pub struct NewWindow {
+    /// `None` keeps the start.
+    pub starts: Option<DateTime<Utc>>,
+    pub ends: DateTime<Utc>,
+    /// What to tell the public; `None`: a sentence giving the new times.
+    pub message: Option<PublicMessage>,
+}
+
 /// Moves a window that has not completed: a scheduled one may move both ends, one in
 /// progress only its end (extended or cut short, but not into the past: "Complete now" is
-/// for that). Tells the public and the subscribers, with `message` or a sentence saying
-/// what changed. `starts` of `None` keeps the start.
+/// for that). Tells the public and the subscribers.
 #[tracing::instrument(skip_all, fields(maintenance.id = id))]
-#[allow(clippy::too_many_arguments)]
 pub async fn reschedule(
     pool: &PgPool,
     jobs: &Jobs,
     actor: &Person,
     id: i64,
-    starts: Option<DateTime<Utc>>,
-    ends: DateTime<Utc>,
-    message: Option<PublicMessage>,
+    new: NewWindow,
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
+    let NewWindow {
+        starts,
+        ends,
+        message,
+    } = new;
     let mut tx = pool.begin().await?;
     let row = sqlx::query!(
         r#"SELECT status, scheduled_for AS "scheduled_for: DateTime<Utc>",
