@@ -451,19 +451,7 @@ async fn maintenance_starts_and_completes_by_itself_at_its_times(pool: PgPool) {
     let (admin, _alice, _id, components) = incident_with_components(&app).await;
     let starts = Utc::now() + chrono::Duration::hours(2);
     let ends = starts + chrono::Duration::hours(1);
-    let fmt = |t: chrono::DateTime<Utc>| t.format("%Y-%m-%dT%H:%M").to_string();
-    admin
-        .ok(
-            "schedule_maintenance",
-            &[
-                ("title", "Database upgrade"),
-                ("message", "Checkout may be slow for a few minutes."),
-                ("starts_at", &fmt(starts)),
-                ("ends_at", &fmt(ends)),
-                ("component_ids[0]", &components[0].to_string()),
-            ],
-        )
-        .await;
+    announce_maintenance(&admin, starts, ends, components[0]).await;
     // Bad windows change nothing.
     admin
         .fails(
@@ -471,8 +459,8 @@ async fn maintenance_starts_and_completes_by_itself_at_its_times(pool: PgPool) {
             &[
                 ("title", "Backwards"),
                 ("message", "x"),
-                ("starts_at", &fmt(ends)),
-                ("ends_at", &fmt(starts)),
+                ("starts_at", &form_time(ends)),
+                ("ends_at", &form_time(starts)),
                 ("component_ids[0]", &components[0].to_string()),
             ],
             422,
@@ -548,13 +536,7 @@ async fn maintenance_starts_and_completes_by_itself_at_its_times(pool: PgPool) {
         "operational"
     );
     // Each move is fanned out to subscribers: one job per update.
-    let fan_outs: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM underway.task WHERE task_queue_name = 'status-update-fan-out'",
-    )
-    .fetch_one(&pool)
-    .await
-    .unwrap();
-    assert_eq!(fan_outs, 3);
+    assert_eq!(fan_out_jobs(&pool).await, 3);
     app.stop().await;
 }
 
@@ -562,7 +544,6 @@ async fn maintenance_starts_and_completes_by_itself_at_its_times(pool: PgPool) {
 async fn a_maintenance_window_moves_and_extends_and_each_change_is_public(pool: PgPool) {
     let app = TestApp::spawn(pool.clone()).await;
     let (admin, _alice, _id, components) = incident_with_components(&app).await;
-    let fmt = |t: chrono::DateTime<Utc>| t.format("%Y-%m-%dT%H:%M").to_string();
     let minute = |t: chrono::DateTime<Utc>| t.format("%Y-%m-%d %H:%M UTC").to_string();
     // Whole minutes, as the admin page sends them.
     let now = Utc
@@ -572,20 +553,8 @@ async fn a_maintenance_window_moves_and_extends_and_each_change_is_public(pool: 
         now + chrono::Duration::hours(2),
         now + chrono::Duration::hours(3),
     );
-    let id = admin
-        .ok(
-            "schedule_maintenance",
-            &[
-                ("title", "Database upgrade"),
-                ("message", "Checkout may be slow for a few minutes."),
-                ("starts_at", &fmt(starts)),
-                ("ends_at", &fmt(ends)),
-                ("component_ids[0]", &components[0].to_string()),
-            ],
-        )
+    let id = announce_maintenance(&admin, starts, ends, components[0])
         .await
-        .as_i64()
-        .unwrap()
         .to_string();
     let read = |at| {
         let pool = pool.clone();
@@ -607,8 +576,8 @@ async fn a_maintenance_window_moves_and_extends_and_each_change_is_public(pool: 
             "reschedule_maintenance",
             &[
                 ("id", &id),
-                ("starts_at", &fmt(starts)),
-                ("ends_at", &fmt(ends)),
+                ("starts_at", &form_time(starts)),
+                ("ends_at", &form_time(ends)),
                 ("message", ""),
             ],
         )
@@ -628,19 +597,25 @@ async fn a_maintenance_window_moves_and_extends_and_each_change_is_public(pool: 
     // Refused changes say why and change nothing.
     for (form, status, reason) in [
         (
-            vec![("starts_at", fmt(starts)), ("ends_at", fmt(ends))],
+            vec![
+                ("starts_at", form_time(starts)),
+                ("ends_at", form_time(ends)),
+            ],
             422,
             "already has",
         ),
         (
-            vec![("starts_at", fmt(ends)), ("ends_at", fmt(starts))],
+            vec![
+                ("starts_at", form_time(ends)),
+                ("ends_at", form_time(starts)),
+            ],
             422,
             "end after it starts",
         ),
         (
             vec![
-                ("starts_at", fmt(now - chrono::Duration::hours(3))),
-                ("ends_at", fmt(now - chrono::Duration::hours(1))),
+                ("starts_at", form_time(now - chrono::Duration::hours(3))),
+                ("ends_at", form_time(now - chrono::Duration::hours(1))),
             ],
             422,
             "already over",
@@ -671,8 +646,8 @@ async fn a_maintenance_window_moves_and_extends_and_each_change_is_public(pool: 
             "reschedule_maintenance",
             &[
                 ("id", &id),
-                ("starts_at", &fmt(starts + chrono::Duration::hours(1))),
-                ("ends_at", &fmt(ends)),
+                ("starts_at", &form_time(starts + chrono::Duration::hours(1))),
+                ("ends_at", &form_time(ends)),
             ],
             422,
         )
@@ -684,7 +659,7 @@ async fn a_maintenance_window_moves_and_extends_and_each_change_is_public(pool: 
             "reschedule_maintenance",
             &[
                 ("id", &id),
-                ("ends_at", &fmt(later)),
+                ("ends_at", &form_time(later)),
                 (
                     "message",
                     "The replica is still catching up: two more hours.",
@@ -713,7 +688,7 @@ async fn a_maintenance_window_moves_and_extends_and_each_change_is_public(pool: 
             "reschedule_maintenance",
             &[
                 ("id", &id),
-                ("ends_at", &fmt(later + chrono::Duration::hours(1))),
+                ("ends_at", &form_time(later + chrono::Duration::hours(1))),
             ],
             409,
         )
@@ -725,7 +700,7 @@ async fn a_maintenance_window_moves_and_extends_and_each_change_is_public(pool: 
     assert!(admin
         .fails(
             "reschedule_maintenance",
-            &[("id", "999999"), ("ends_at", &fmt(later))],
+            &[("id", "999999"), ("ends_at", &form_time(later))],
             404,
         )
         .await
@@ -734,14 +709,46 @@ async fn a_maintenance_window_moves_and_extends_and_each_change_is_public(pool: 
 
     // Every accepted change reached the subscribers' queue: announce, move, start,
     // extend, complete.
-    let fan_outs: i64 = sqlx::query_scalar(
+    assert_eq!(fan_out_jobs(&pool).await, 5);
+    app.stop().await;
+}
+
+/// A time as the admin page's `datetime-local` inputs send it (UTC, whole minutes).
+fn form_time(at: chrono::DateTime<Utc>) -> String {
+    at.format("%Y-%m-%dT%H:%M").to_string()
+}
+
+/// Announces the "Database upgrade" window on one component; returns its id.
+async fn announce_maintenance(
+    admin: &Client,
+    starts: chrono::DateTime<Utc>,
+    ends: chrono::DateTime<Utc>,
+    component: i64,
+) -> i64 {
+    admin
+        .ok(
+            "schedule_maintenance",
+            &[
+                ("title", "Database upgrade"),
+                ("message", "Checkout may be slow for a few minutes."),
+                ("starts_at", &form_time(starts)),
+                ("ends_at", &form_time(ends)),
+                ("component_ids[0]", &component.to_string()),
+            ],
+        )
+        .await
+        .as_i64()
+        .expect("maintenance id")
+}
+
+/// Subscriber fan-out jobs enqueued so far: one per public update.
+async fn fan_out_jobs(pool: &PgPool) -> i64 {
+    sqlx::query_scalar(
         "SELECT count(*) FROM underway.task WHERE task_queue_name = 'status-update-fan-out'",
     )
-    .fetch_one(&pool)
+    .fetch_one(pool)
     .await
-    .unwrap();
-    assert_eq!(fan_outs, 5);
-    app.stop().await;
+    .unwrap()
 }
 
 /// The jobs as the server builds them (for calling the store directly).
