@@ -14,6 +14,26 @@ use sqlx::PgPool;
 use support::{Client, TestApp};
 use tokio::net::TcpListener;
 
+/// Tries `attempt` every 50 ms until it gives `Ok`; after `timeout`, fails naming `what`
+/// and showing the last `Err` (what it saw instead).
+async fn eventually<T>(
+    what: &str,
+    timeout: Duration,
+    mut attempt: impl AsyncFnMut() -> Result<T, String>,
+) -> T {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        match attempt().await {
+            Ok(done) => return done,
+            Err(seen) => assert!(
+                tokio::time::Instant::now() < deadline,
+                "timed out waiting for {what}:\n{seen}"
+            ),
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// Polls `path` until its body satisfies `check` (the page is rebuilt on NOTIFY).
 async fn wait_for_page(
     client: &Client,
@@ -21,18 +41,30 @@ async fn wait_for_page(
     what: &str,
     check: impl Fn(&str) -> bool,
 ) -> String {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let body = client.get(path).await.text().await.unwrap();
-        if check(&body) {
-            return body;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{path} never showed {what}:\n{body}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    eventually(
+        &format!("{path} to show {what}"),
+        Duration::from_secs(10),
+        async || {
+            let body = client.get(path).await.text().await.unwrap();
+            if check(&body) {
+                Ok(body)
+            } else {
+                Err(body)
+            }
+        },
+    )
+    .await
+}
+
+/// Subscribes `url` to the status page as an anonymous visitor.
+async fn subscribe(app: &TestApp, url: &str) -> reqwest::Response {
+    Client::new(&app.base)
+        .http
+        .post(format!("{}/status/subscribe", app.base))
+        .form(&[("url", url)])
+        .send()
+        .await
+        .unwrap()
 }
 
 /// An admin with two components, and a responder who commands a fresh incident.
@@ -865,15 +897,11 @@ async fn start_receiver(failures: u32) -> (String, Receiver) {
     (url, receiver)
 }
 
-async fn wait_until<F: Fn() -> bool>(what: &str, timeout: Duration, check: F) {
-    let deadline = tokio::time::Instant::now() + timeout;
-    while !check() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+async fn wait_until(what: &str, timeout: Duration, check: impl Fn() -> bool) {
+    eventually(what, timeout, async || {
+        check().then_some(()).ok_or_else(String::new)
+    })
+    .await
 }
 
 #[sqlx::test(migrations = "../migrations")]
@@ -881,38 +909,24 @@ async fn subscribers_get_each_update_once_despite_failures_and_restarts(pool: Pg
     let app = TestApp::spawn(pool.clone()).await;
     let (_admin, alice, id, components) = incident_with_components(&app).await;
     let (url, receiver) = start_receiver(2).await;
-    let visitor = Client::new(&app.base);
-    let answer = visitor
-        .http
-        .post(format!("{}/status/subscribe", app.base))
-        .form(&[("url", url.as_str())])
-        .send()
-        .await
-        .unwrap();
+    let answer = subscribe(&app, &url).await;
     assert_eq!(answer.status(), 202);
     assert!(answer.text().await.unwrap().contains("challenge"));
-    let confirmed = || async {
-        sqlx::query_scalar::<_, bool>("SELECT confirmed_at IS NOT NULL FROM status_subscribers")
-            .fetch_one(&pool)
-            .await
-            .unwrap()
-    };
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while !confirmed().await {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "subscription never confirmed"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    eventually(
+        "the subscription's confirmation",
+        Duration::from_secs(10),
+        async || {
+            sqlx::query_scalar::<_, bool>("SELECT confirmed_at IS NOT NULL FROM status_subscribers")
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+                .then_some(())
+                .ok_or_else(|| "not confirmed".to_string())
+        },
+    )
+    .await;
     // A bad URL is refused with a reason and stores nothing.
-    let refused = visitor
-        .http
-        .post(format!("{}/status/subscribe", app.base))
-        .form(&[("url", "ftp://example.com/x")])
-        .send()
-        .await
-        .unwrap();
+    let refused = subscribe(&app, "ftp://example.com/x").await;
     assert_eq!(refused.status(), 422);
     assert!(refused.text().await.unwrap().contains("http"));
 
@@ -1043,19 +1057,10 @@ async fn admins_see_which_subscribers_fail_and_can_remove_them(pool: PgPool) {
     let (admin, alice, id, components) = incident_with_components(&app).await;
     let (healthy_url, healthy) = start_receiver(0).await;
     let (broken_url, broken) = start_receiver(u32::MAX).await;
-    let visitor = Client::new(&app.base);
     for url in [&healthy_url, &broken_url] {
-        let answer = visitor
-            .http
-            .post(format!("{}/status/subscribe", app.base))
-            .form(&[("url", url.as_str())])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(answer.status(), 202);
+        assert_eq!(subscribe(&app, url).await.status(), 202);
     }
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
+    eventually("both confirmations", Duration::from_secs(10), async || {
         let list = admin.ok("get_status_subscribers", &[]).await;
         if list
             .as_array()
@@ -1063,14 +1068,12 @@ async fn admins_see_which_subscribers_fail_and_can_remove_them(pool: PgPool) {
             .iter()
             .all(|s| !s["confirmed_at"].is_null())
         {
-            break;
+            Ok(())
+        } else {
+            Err(list.to_string())
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "subscriptions never confirmed: {list}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    })
+    .await;
     let subscriber_ids: Vec<i64> =
         sqlx::query_scalar("SELECT id FROM status_subscribers ORDER BY created_at, id")
             .fetch_all(&pool)
@@ -1089,18 +1092,19 @@ async fn admins_see_which_subscribers_fail_and_can_remove_them(pool: PgPool) {
         "Looking into it.",
     )
     .await;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    let list = loop {
-        let list = admin.ok("get_status_subscribers", &[]).await;
-        if list[0]["delivered"] == 1 && list[1]["failing"] == 1 {
-            break list;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "deliveries never settled: {list}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let list = eventually(
+        "the deliveries to settle",
+        Duration::from_secs(20),
+        async || {
+            let list = admin.ok("get_status_subscribers", &[]).await;
+            if list[0]["delivered"] == 1 && list[1]["failing"] == 1 {
+                Ok(list)
+            } else {
+                Err(list.to_string())
+            }
+        },
+    )
+    .await;
     assert_eq!(healthy.deliveries.lock().unwrap().len(), 1);
     assert!(*broken.attempts.lock().unwrap() >= 1);
     let (good, bad) = (&list[0], &list[1]);
