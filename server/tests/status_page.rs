@@ -524,9 +524,7 @@ async fn maintenance_starts_and_completes_by_itself_at_its_times(pool: PgPool) {
         .unwrap();
     assert_eq!(moves.len(), 1);
     assert_eq!(moves[0].1.as_str(), "in_progress");
-    let data = warroom_app::status::store::public::read(&pool, "http://status.test", starts)
-        .await
-        .unwrap();
+    let data = public_at(&pool, starts).await;
     let checkout = data
         .components
         .iter()
@@ -546,9 +544,7 @@ async fn maintenance_starts_and_completes_by_itself_at_its_times(pool: PgPool) {
         .await
         .unwrap();
     assert_eq!(moves[0].1.as_str(), "completed");
-    let data = warroom_app::status::store::public::read(&pool, "http://status.test", ends)
-        .await
-        .unwrap();
+    let data = public_at(&pool, ends).await;
     let m = &data.maintenances[0];
     assert_eq!(m.status.as_str(), "completed");
     assert_eq!(
@@ -588,15 +584,7 @@ async fn a_maintenance_window_moves_and_extends_and_each_change_is_public(pool: 
     let id = announce_maintenance(&admin, starts, ends, components[0])
         .await
         .to_string();
-    let read = |at| {
-        let pool = pool.clone();
-        async move {
-            let data = warroom_app::status::store::public::read(&pool, "http://status.test", at)
-                .await
-                .unwrap();
-            data.maintenances.into_iter().next().unwrap()
-        }
-    };
+    let read = async |at| public_at(&pool, at).await.maintenances.remove(0);
 
     // Moved a day later before it starts: the public is told the new times.
     let (starts, ends) = (
@@ -773,6 +761,16 @@ async fn announce_maintenance(
         .expect("maintenance id")
 }
 
+/// What the public may see at `at`, read straight from the database.
+async fn public_at(
+    pool: &PgPool,
+    at: chrono::DateTime<Utc>,
+) -> warroom_app::status::model::PublicData {
+    warroom_app::status::store::public::read(pool, "http://status.test", at)
+        .await
+        .unwrap()
+}
+
 /// Subscriber fan-out jobs enqueued so far: one per public update.
 async fn fan_out_jobs(pool: &PgPool) -> i64 {
     sqlx::query_scalar(
@@ -823,9 +821,7 @@ async fn uptime_history_follows_public_impacts(pool: PgPool) {
         .await
         .unwrap();
     let now = Utc::now();
-    let data = warroom_app::status::store::public::read(&pool, "http://status.test", now)
-        .await
-        .unwrap();
+    let data = public_at(&pool, now).await;
     let invoices = data
         .components
         .iter()
