@@ -79,6 +79,11 @@ function utcInput(at: Date): string {
   return at.toISOString().slice(0, 16);
 }
 
+/** `at` as Warroom writes it in text, to the minute: "2026-11-24 07:33". */
+function utcText(at: Date): string {
+  return utcInput(at).replace('T', ' ');
+}
+
 test('an admin announces maintenance, moves it, and the public reads the new window', async ({ browser, warroom }) => {
   const base = warroom.baseUrl;
   const admin = await personOn(browser, base, unique('Root Admin'), 'admin');
@@ -114,7 +119,7 @@ test('an admin announces maintenance, moves it, and the public reads the new win
   await changeForm.getByLabel('Ends (UTC)').fill(utcInput(new Date(starts.getTime() - 60 * 60 * 1000)));
   await changeForm.getByRole('button', { name: 'Save window' }).click();
   await expect(changeForm.getByRole('alert')).toHaveText('The window must end after it starts.');
-  await expect(row).toContainText(`${utcInput(ends).replace('T', ' ')}:00 UTC`);
+  await expect(row).toContainText(`${utcText(ends)}:00 UTC`);
 
   // Moved a day later: the list shows it, the form closes, the public is told.
   const newStarts = new Date(starts.getTime() + day);
@@ -123,13 +128,13 @@ test('an admin announces maintenance, moves it, and the public reads the new win
   await changeForm.getByLabel('Ends (UTC)').fill(utcInput(newEnds));
   await changeForm.getByRole('button', { name: 'Save window' }).click();
   await expect(changeForm).toHaveCount(0);
-  await expect(row).toContainText(`${utcInput(newStarts).replace('T', ' ')}:00 UTC`);
-  await expect(row).toContainText(`${utcInput(newEnds).replace('T', ' ')}:00 UTC`);
+  await expect(row).toContainText(`${utcText(newStarts)}:00 UTC`);
+  await expect(row).toContainText(`${utcText(newEnds)}:00 UTC`);
 
   const href = await row.getByRole('link', { name: title }).getAttribute('href');
   const visitorContext = await browser.newContext({ javaScriptEnabled: false });
   const visitor = await visitorContext.newPage();
-  const said = `The maintenance has been rescheduled: it now runs from ${utcInput(newStarts).replace('T', ' ')} UTC to ${utcInput(newEnds).replace('T', ' ')} UTC.`;
+  const said = `The maintenance has been rescheduled: it now runs from ${utcText(newStarts)} UTC to ${utcText(newEnds)} UTC.`;
   await expect(async () => {
     await visitor.goto(`${base}${href}`);
     await expect(visitor.getByText(said)).toBeVisible({ timeout: 500 });
