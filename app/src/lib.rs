@@ -9,6 +9,8 @@ pub mod incidents;
 #[cfg(feature = "ssr")]
 pub mod jobs;
 #[cfg(feature = "ssr")]
+pub mod limits;
+#[cfg(feature = "ssr")]
 pub mod markdown;
 #[cfg(feature = "ssr")]
 pub mod random;
@@ -52,7 +54,8 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     view! {
         <Stylesheet id="leptos" href="/pkg/warroom.css"/>
-        <Title formatter=|page: String| if page.is_empty() { "Warroom".to_string() } else { format!("{page} · Warroom") }/>
+        // The only title formatter: it escapes titles for the server-rendered head.
+        <Title formatter=ui::document_title/>
         <Router>
             <ui::layout::Layout>
                 <Routes fallback=|| view! { <ui::layout::NotFound/> }>

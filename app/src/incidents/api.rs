@@ -2,12 +2,16 @@
 
 use leptos::prelude::*;
 
-use super::model::{IncidentListItem, NoteRevision, RoleStint, RoomData, Severity};
+use super::model::{
+    IncidentListPage, NoteRevision, RoleStint, RoomData, Severity, TimelineEntry, TimelinePage,
+};
 use crate::error::AppError;
 
 #[cfg(feature = "ssr")]
 use {
-    super::model::{IncidentTitle, MarkdownText, NoteKind, Role, Status},
+    super::model::{
+        IncidentTitle, MarkdownText, NoteKind, Role, Status, INCIDENTS_PER_PAGE, TIMELINE_PAGE_SIZE,
+    },
     super::store,
     crate::auth::api::Caller,
     crate::auth::model::Capability,
@@ -15,13 +19,14 @@ use {
 };
 
 /// Incidents for the list page. `status` is empty (all), `open`, or one status;
-/// `severity` is empty or a severity key; `q` searches titles.
+/// `severity` is empty or a severity key; `q` searches titles; `page` counts from 1.
 #[server(endpoint = "list_incidents")]
 pub async fn list_incidents(
     status: String,
     severity: String,
     q: String,
-) -> Result<Vec<IncidentListItem>, AppError> {
+    #[server(default)] page: i64,
+) -> Result<IncidentListPage, AppError> {
     respond(
         async {
             let caller = Caller::allowed(Capability::ReadIncidents).await?;
@@ -34,6 +39,8 @@ pub async fn list_incidents(
                 statuses,
                 severity_key: Some(severity.trim().to_string()).filter(|s| !s.is_empty()),
                 title_contains: Some(q.trim().to_string()).filter(|s| !s.is_empty()),
+                page: page.max(1),
+                per_page: INCIDENTS_PER_PAGE,
             };
             store::list(&caller.state.pool, &filter).await
         }
@@ -78,6 +85,7 @@ pub async fn declare_incident(
             let caller = Caller::allowed(Capability::WorkIncidents).await?;
             let title = IncidentTitle::parse(&title)?;
             let summary = MarkdownText::parse_optional("summary", &summary)?;
+            let summary = crate::markdown::render_new("summary", summary.as_str()).await?;
             let id = store::declare(
                 &caller.state.pool,
                 &caller.person,
@@ -102,7 +110,8 @@ pub async fn get_incident_room(id: i64) -> Result<RoomData, AppError> {
             let pool = &caller.state.pool;
             let mut conn = pool.acquire().await?;
             let incident = store::summary(&mut conn, id).await?;
-            let timeline = store::timeline(&mut conn, id, 0).await?;
+            let timeline = store::timeline_page(&mut conn, id, None, TIMELINE_PAGE_SIZE).await?;
+            let pinned = store::pinned_entries(&mut conn, id).await?;
             drop(conn);
             Ok(RoomData {
                 bridge_url: caller
@@ -111,6 +120,7 @@ pub async fn get_incident_room(id: i64) -> Result<RoomData, AppError> {
                     .bridge_url(incident.id, &incident.title),
                 incident,
                 timeline,
+                pinned,
                 severities: store::severities(pool).await?,
                 people: crate::auth::store::responders(pool).await?,
                 can_work: caller.role.can(Capability::WorkIncidents),
@@ -222,6 +232,7 @@ pub async fn add_note(incident_id: i64, kind: String, body: String) -> Result<i6
             let caller = Caller::allowed(Capability::WorkIncidents).await?;
             let kind = NoteKind::parse(&kind)?;
             let body = MarkdownText::parse("body", &body)?;
+            let body = crate::markdown::render_new("body", body.as_str()).await?;
             store::add_note(&caller.state.pool, &caller.person, incident_id, kind, &body).await
         }
         .await,
@@ -235,6 +246,7 @@ pub async fn edit_note(entry_id: i64, body: String) -> Result<i64, AppError> {
         async {
             let caller = Caller::allowed(Capability::WorkIncidents).await?;
             let body = MarkdownText::parse("body", &body)?;
+            let body = crate::markdown::render_new("body", body.as_str()).await?;
             store::edit_note(&caller.state.pool, &caller.person, entry_id, &body).await
         }
         .await,
@@ -260,6 +272,35 @@ pub async fn get_note_history(entry_id: i64) -> Result<Vec<NoteRevision>, AppErr
         async {
             let caller = Caller::allowed(Capability::ReadIncidents).await?;
             store::note_history(&caller.state.pool, entry_id).await
+        }
+        .await,
+    )
+}
+
+/// The page of the timeline before entry `before` (older entries, for "show older").
+#[server(endpoint = "timeline_page")]
+pub async fn get_timeline_page(incident_id: i64, before: i64) -> Result<TimelinePage, AppError> {
+    respond(
+        async {
+            let caller = Caller::allowed(Capability::ReadIncidents).await?;
+            let mut conn = caller.state.pool.acquire().await?;
+            store::latest_entry_id(&mut conn, incident_id)
+                .await?
+                .ok_or_else(|| AppError::NotFound(format!("incident {incident_id}")))?;
+            store::timeline_page(&mut conn, incident_id, Some(before), TIMELINE_PAGE_SIZE).await
+        }
+        .await,
+    )
+}
+
+/// The notes and decisions pinned now.
+#[server(endpoint = "pinned_entries")]
+pub async fn get_pinned_entries(incident_id: i64) -> Result<Vec<TimelineEntry>, AppError> {
+    respond(
+        async {
+            let caller = Caller::allowed(Capability::ReadIncidents).await?;
+            let mut conn = caller.state.pool.acquire().await?;
+            store::pinned_entries(&mut conn, incident_id).await
         }
         .await,
     )

@@ -237,6 +237,19 @@ pub struct IncidentListItem {
     pub commander: Option<Person>,
 }
 
+/// One page of the incident list.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct IncidentListPage {
+    pub items: Vec<IncidentListItem>,
+    /// This page's number, from 1.
+    pub page: i64,
+    /// Whether a further page exists.
+    pub has_next: bool,
+}
+
+/// Incidents per page of the list.
+pub const INCIDENTS_PER_PAGE: i64 = 50;
+
 /// The current text of a note or decision.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NoteBody {
@@ -339,6 +352,17 @@ pub struct TimelineEntry {
     pub event: EntryEvent,
 }
 
+/// One page of a timeline: entries oldest first, and whether there are older ones.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimelinePage {
+    pub entries: Vec<TimelineEntry>,
+    pub older: bool,
+}
+
+/// How many timeline entries the room loads at a time (the newest first, older ones on
+/// request).
+pub const TIMELINE_PAGE_SIZE: i64 = 100;
+
 /// A previous (or current) version of a note.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NoteRevision {
@@ -365,7 +389,10 @@ pub struct Presence {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RoomData {
     pub incident: IncidentSummary,
-    pub timeline: Vec<TimelineEntry>,
+    /// The newest entries; older ones are loaded on request.
+    pub timeline: TimelinePage,
+    /// The notes and decisions pinned now (also when older than the loaded page).
+    pub pinned: Vec<TimelineEntry>,
     pub severities: Vec<Severity>,
     pub people: Vec<Person>,
     pub bridge_url: String,

@@ -10,12 +10,13 @@ use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use super::model::{
-    EntryEvent, IncidentListItem, IncidentSummary, IncidentTitle, MarkdownText, Milestones,
+    EntryEvent, IncidentListItem, IncidentListPage, IncidentSummary, IncidentTitle, Milestones,
     NoteBody, NoteKind, NoteRevision, Role, RoleHolder, RoleStint, Severity, Status, TimelineEntry,
+    TimelinePage,
 };
 use crate::auth::model::Person;
 use crate::error::AppError;
-use crate::markdown;
+use crate::markdown::{self, Rendered, RENDERER_VERSION};
 
 /// How long a viewer stays "in the room" without a heartbeat (a crashed replica's viewers
 /// disappear after this).
@@ -28,6 +29,10 @@ pub struct ListFilter {
     pub statuses: Option<Vec<Status>>,
     pub severity_key: Option<String>,
     pub title_contains: Option<String>,
+    /// Which page, from 1.
+    pub page: i64,
+    /// Incidents per page.
+    pub per_page: i64,
 }
 
 /// The configured severities, most severe first.
@@ -70,16 +75,19 @@ pub async fn declare(
     pool: &PgPool,
     actor: &Person,
     title: &IncidentTitle,
-    summary: &MarkdownText,
+    summary: &Rendered,
     severity_key: &str,
 ) -> Result<i64, AppError> {
     let mut tx = pool.begin().await?;
     let severity_id = severity_id(&mut tx, severity_key).await?;
     let id = sqlx::query_scalar!(
-        "INSERT INTO incidents (title, summary_md, severity_id, status, declared_by)
-         VALUES ($1, $2, $3, 'investigating', $4) RETURNING id",
+        "INSERT INTO incidents (title, summary_md, summary_html, summary_html_version,
+                                severity_id, status, declared_by)
+         VALUES ($1, $2, $3, $4, $5, 'investigating', $6) RETURNING id",
         title.as_str(),
-        summary.as_str(),
+        summary.source,
+        summary.html,
+        RENDERER_VERSION,
         severity_id,
         actor.id,
     )
@@ -95,8 +103,8 @@ pub async fn declare(
     Ok(id)
 }
 
-/// The incident list: open incidents first, most severe first, newest first.
-pub async fn list(pool: &PgPool, filter: &ListFilter) -> Result<Vec<IncidentListItem>, AppError> {
+/// One page of the incident list: open incidents first, most severe first, newest first.
+pub async fn list(pool: &PgPool, filter: &ListFilter) -> Result<IncidentListPage, AppError> {
     let statuses: Option<Vec<String>> = filter
         .statuses
         .as_ref()
@@ -114,15 +122,20 @@ pub async fn list(pool: &PgPool, filter: &ListFilter) -> Result<Vec<IncidentList
            WHERE ($1::text[] IS NULL OR i.status = ANY($1))
              AND ($2::text IS NULL OR s.key = $2)
              AND ($3::text IS NULL OR i.title ILIKE $3)
-           ORDER BY (i.status = 'resolved'), s.rank, i.declared_at DESC
-           LIMIT 500"#,
+           ORDER BY (i.status = 'resolved'), s.rank, i.declared_at DESC, i.id DESC
+           LIMIT $4 OFFSET $5"#,
         statuses.as_deref(),
         filter.severity_key.as_deref(),
         pattern,
+        filter.per_page + 1,
+        (filter.page.max(1) - 1) * filter.per_page,
     )
     .fetch_all(pool)
     .await?;
-    rows.into_iter()
+    let has_next = rows.len() as i64 > filter.per_page;
+    let items = rows
+        .into_iter()
+        .take(filter.per_page.max(0) as usize)
         .map(|r| {
             Ok(IncidentListItem {
                 id: r.id,
@@ -143,7 +156,12 @@ pub async fn list(pool: &PgPool, filter: &ListFilter) -> Result<Vec<IncidentList
                     .map(|(id, name)| Person { id, name }),
             })
         })
-        .collect()
+        .collect::<Result<Vec<_>, AppError>>()?;
+    Ok(IncidentListPage {
+        items,
+        page: filter.page.max(1),
+        has_next,
+    })
 }
 
 /// `%text%` for ILIKE, with the user's `%`, `_` and `\` taken literally.
@@ -162,7 +180,8 @@ pub async fn summary(
     incident_id: i64,
 ) -> Result<IncidentSummary, AppError> {
     let row = sqlx::query!(
-        r#"SELECT i.id, i.title, i.summary_md, i.status, i.declared_at AS "declared_at: DateTime<Utc>",
+        r#"SELECT i.id, i.title, i.summary_md, i.summary_html, i.summary_html_version,
+                  i.status, i.declared_at AS "declared_at: DateTime<Utc>",
                   i.acknowledged_at AS "acknowledged_at: DateTime<Utc>",
                   i.mitigated_at AS "mitigated_at: DateTime<Utc>", i.resolved_at AS "resolved_at: DateTime<Utc>", u.id AS declared_by_id, u.display_name AS declared_by_name,
                   s.key, s.name, s.description, s.color, s.response_target_seconds, s.rank
@@ -176,10 +195,15 @@ pub async fn summary(
     .await?
     .ok_or_else(|| AppError::NotFound(format!("incident {incident_id}")))?;
     let roles = current_holders(conn, incident_id).await?;
+    let stored = markdown::stored(row.summary_html, row.summary_html_version);
+    let summary_html = markdown::complete(vec![(row.summary_md, stored)])
+        .await?
+        .pop()
+        .unwrap_or_default();
     Ok(IncidentSummary {
         id: row.id,
         title: row.title,
-        summary_html: markdown::render(&row.summary_md),
+        summary_html,
         severity: Severity {
             key: row.key,
             name: row.name,
@@ -526,7 +550,7 @@ pub async fn add_note(
     actor: &Person,
     incident_id: i64,
     kind: NoteKind,
-    body: &MarkdownText,
+    body: &Rendered,
 ) -> Result<i64, AppError> {
     let mut tx = pool.begin().await?;
     lock_incident(&mut tx, incident_id).await?;
@@ -552,7 +576,7 @@ pub async fn edit_note(
     pool: &PgPool,
     actor: &Person,
     entry_id: i64,
-    body: &MarkdownText,
+    body: &Rendered,
 ) -> Result<i64, AppError> {
     let mut tx = pool.begin().await?;
     let incident_id = note_incident(&mut tx, entry_id).await?;
@@ -564,7 +588,7 @@ pub async fn edit_note(
     )
     .fetch_one(&mut *tx)
     .await?;
-    if current.body_md == body.as_str() {
+    if current.body_md == body.source {
         return Err(AppError::Conflict(
             "Nothing changed: the note already says that.".into(),
         ));
@@ -640,7 +664,8 @@ async fn note_incident(conn: &mut PgConnection, entry_id: i64) -> Result<i64, Ap
 /// Every version of a note, newest first.
 pub async fn note_history(pool: &PgPool, entry_id: i64) -> Result<Vec<NoteRevision>, AppError> {
     let rows = sqlx::query!(
-        r#"SELECT r.revision, r.body_md, r.edited_at AS "edited_at: DateTime<Utc>", u.id, u.display_name
+        r#"SELECT r.revision, r.body_md, r.body_html, r.html_version,
+                  r.edited_at AS "edited_at: DateTime<Utc>", u.id, u.display_name
          FROM note_revisions r JOIN users u ON u.id = r.edited_by
          WHERE r.entry_id = $1 ORDER BY r.revision DESC"#,
         entry_id
@@ -650,11 +675,23 @@ pub async fn note_history(pool: &PgPool, entry_id: i64) -> Result<Vec<NoteRevisi
     if rows.is_empty() {
         return Err(AppError::NotFound(format!("note {entry_id}")));
     }
+    let html = markdown::complete(
+        rows.iter()
+            .map(|r| {
+                (
+                    r.body_md.clone(),
+                    markdown::stored(r.body_html.clone(), r.html_version),
+                )
+            })
+            .collect(),
+    )
+    .await?;
     Ok(rows
         .into_iter()
-        .map(|r| NoteRevision {
+        .zip(html)
+        .map(|(r, body_html)| NoteRevision {
             revision: r.revision,
-            body_html: markdown::render(&r.body_md),
+            body_html,
             edited_by: Person {
                 id: r.id,
                 name: r.display_name,
@@ -668,14 +705,17 @@ async fn insert_revision(
     conn: &mut PgConnection,
     entry_id: i64,
     revision: i32,
-    body: &MarkdownText,
+    body: &Rendered,
     editor_id: i64,
 ) -> Result<(), AppError> {
     sqlx::query!(
-        "INSERT INTO note_revisions (entry_id, revision, body_md, edited_by) VALUES ($1, $2, $3, $4)",
+        "INSERT INTO note_revisions (entry_id, revision, body_md, body_html, html_version, edited_by)
+         VALUES ($1, $2, $3, $4, $5, $6)",
         entry_id,
         revision,
-        body.as_str(),
+        body.source,
+        body.html,
+        RENDERER_VERSION,
         editor_id
     )
     .execute(conn)
@@ -710,58 +750,136 @@ pub(crate) async fn append_entry(
     .await?)
 }
 
-/// The timeline of an incident after entry `after_id` (0: all), oldest first, with the
-/// current text of notes and the text an edit introduced.
-pub async fn timeline(
+/// The entries of an incident after entry `after_id` (0: from the start), oldest first,
+/// at most `limit` of them, with the current text of notes and the text an edit
+/// introduced: what a live viewer missed.
+pub async fn timeline_after(
     conn: &mut PgConnection,
     incident_id: i64,
     after_id: i64,
+    limit: i64,
 ) -> Result<Vec<TimelineEntry>, AppError> {
-    select_entries(conn, incident_id, after_id, None).await
+    let ids = sqlx::query_scalar!(
+        "SELECT id FROM timeline_entries WHERE incident_id = $1 AND id > $2 ORDER BY id LIMIT $3",
+        incident_id,
+        after_id,
+        limit
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    entries_by_id(conn, incident_id, &ids).await
 }
 
-/// One entry of an incident, as `timeline` shows it.
+/// One page of a timeline, read from its newest end: the `limit` entries before
+/// `before_id` (`None`: the newest), oldest first, and whether older ones exist.
+pub async fn timeline_page(
+    conn: &mut PgConnection,
+    incident_id: i64,
+    before_id: Option<i64>,
+    limit: i64,
+) -> Result<TimelinePage, AppError> {
+    let mut ids = sqlx::query_scalar!(
+        "SELECT id FROM timeline_entries
+         WHERE incident_id = $1 AND ($2::bigint IS NULL OR id < $2)
+         ORDER BY id DESC LIMIT $3",
+        incident_id,
+        before_id,
+        limit + 1
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let older = ids.len() as i64 > limit;
+    ids.truncate(limit.max(0) as usize);
+    Ok(TimelinePage {
+        entries: entries_by_id(conn, incident_id, &ids).await?,
+        older,
+    })
+}
+
+/// The notes and decisions pinned now, oldest first, with their current text.
+pub async fn pinned_entries(
+    conn: &mut PgConnection,
+    incident_id: i64,
+) -> Result<Vec<TimelineEntry>, AppError> {
+    let ids = sqlx::query_scalar!(
+        r#"SELECT target AS "target!" FROM (
+               SELECT DISTINCT ON ((details->>'target_id')::bigint)
+                      (details->>'target_id')::bigint AS target, kind
+               FROM timeline_entries
+               WHERE incident_id = $1 AND kind IN ('pinned', 'unpinned')
+               ORDER BY (details->>'target_id')::bigint, id DESC
+           ) latest
+           WHERE kind = 'pinned'"#,
+        incident_id
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    entries_by_id(conn, incident_id, &ids).await
+}
+
+/// One entry of an incident, as the timeline shows it.
 pub async fn entry(
     conn: &mut PgConnection,
     incident_id: i64,
     entry_id: i64,
 ) -> Result<TimelineEntry, AppError> {
-    select_entries(conn, incident_id, 0, Some(entry_id))
+    entries_by_id(conn, incident_id, &[entry_id])
         .await?
         .pop()
         .ok_or_else(|| AppError::NotFound(format!("timeline entry {entry_id}")))
 }
 
-async fn select_entries(
+/// These entries of one incident, oldest first; notes with their current text.
+async fn entries_by_id(
     conn: &mut PgConnection,
     incident_id: i64,
-    after_id: i64,
-    only_id: Option<i64>,
+    ids: &[i64],
 ) -> Result<Vec<TimelineEntry>, AppError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
     let rows = sqlx::query_as!(
         EntryRow,
         r#"SELECT e.id, e.incident_id, e.kind, e.created_at AS "created_at: DateTime<Utc>", e.details,
                   u.id AS author_id, u.display_name AS author_name,
-                  r.body_md AS "body_md?", r.revision AS "revision?"
+                  r.body_md AS "body_md?", r.revision AS "revision?",
+                  r.body_html AS "body_html?", r.html_version AS "html_version?"
            FROM timeline_entries e
            JOIN users u ON u.id = e.author_id
            LEFT JOIN LATERAL (
-               SELECT nr.body_md, nr.revision FROM note_revisions nr
+               SELECT nr.body_md, nr.revision, nr.body_html, nr.html_version FROM note_revisions nr
                WHERE (e.kind IN ('note', 'decision') AND nr.entry_id = e.id)
                   OR (e.kind = 'note_edited'
                       AND nr.entry_id = (e.details->>'target_id')::bigint
                       AND nr.revision = (e.details->>'revision')::int)
                ORDER BY nr.revision DESC LIMIT 1
            ) r ON true
-           WHERE e.incident_id = $1 AND e.id > $2 AND ($3::bigint IS NULL OR e.id = $3)
+           WHERE e.incident_id = $1 AND e.id = ANY($2)
            ORDER BY e.id"#,
         incident_id,
-        after_id,
-        only_id
+        ids
     )
     .fetch_all(conn)
     .await?;
-    rows.into_iter().map(EntryRow::into_entry).collect()
+    // Bodies written before rendering was stored (or by an older renderer) are rendered
+    // now, together, off the async threads.
+    let texts: Vec<(String, Option<String>)> = rows
+        .iter()
+        .filter_map(|r| {
+            let source = r.body_md.clone()?;
+            Some((
+                source,
+                markdown::stored(r.body_html.clone(), r.html_version),
+            ))
+        })
+        .collect();
+    let mut html = markdown::complete(texts).await?.into_iter();
+    rows.into_iter()
+        .map(|row| {
+            let body_html = row.body_md.as_ref().and_then(|_| html.next());
+            row.into_entry(body_html)
+        })
+        .collect()
 }
 
 /// The newest entry id of an incident (0 when it has none yet), or `None` when there is
@@ -789,16 +907,19 @@ struct EntryRow {
     author_name: String,
     body_md: Option<String>,
     revision: Option<i32>,
+    body_html: Option<String>,
+    html_version: Option<i16>,
 }
 
 impl EntryRow {
-    fn into_entry(self) -> Result<TimelineEntry, AppError> {
+    /// The entry, with the rendering of its note text (if it has one).
+    fn into_entry(self, body_html: Option<String>) -> Result<TimelineEntry, AppError> {
         let body = || -> Result<NoteBody, AppError> {
             let body_md = self.body_md.clone().ok_or_else(|| {
                 AppError::internal(anyhow::anyhow!("entry {} has no note text", self.id))
             })?;
             Ok(NoteBody {
-                body_html: markdown::render(&body_md),
+                body_html: body_html.clone().unwrap_or_default(),
                 body_md,
                 revision: self.revision.unwrap_or(1),
             })
@@ -827,22 +948,99 @@ impl EntryRow {
     }
 }
 
-/// Records that a viewer opened the room (one row per browser connection).
+/// Rewrites up to `batch` stored renderings made by an older renderer (or none): note
+/// versions and incident summaries. Returns how many it rewrote; run until 0. Safe on
+/// several replicas at once (each row is rendered from its own unchanged source).
+pub async fn upgrade_renderings(pool: &PgPool, batch: i64) -> Result<u64, AppError> {
+    let notes = sqlx::query!(
+        "SELECT entry_id, revision, body_md FROM note_revisions
+         WHERE html_version IS DISTINCT FROM $1 LIMIT $2",
+        RENDERER_VERSION,
+        batch
+    )
+    .fetch_all(pool)
+    .await?;
+    let summaries = sqlx::query!(
+        "SELECT id, summary_md FROM incidents
+         WHERE summary_html_version IS DISTINCT FROM $1 LIMIT $2",
+        RENDERER_VERSION,
+        batch
+    )
+    .fetch_all(pool)
+    .await?;
+    let note_html =
+        markdown::render_texts(notes.iter().map(|n| n.body_md.clone()).collect()).await?;
+    let summary_html =
+        markdown::render_texts(summaries.iter().map(|s| s.summary_md.clone()).collect()).await?;
+    let mut done = 0;
+    for (note, html) in notes.iter().zip(note_html) {
+        done += sqlx::query!(
+            "UPDATE note_revisions SET body_html = $3, html_version = $4
+             WHERE entry_id = $1 AND revision = $2",
+            note.entry_id,
+            note.revision,
+            html,
+            RENDERER_VERSION
+        )
+        .execute(pool)
+        .await?
+        .rows_affected();
+    }
+    for (summary, html) in summaries.iter().zip(summary_html) {
+        done += sqlx::query!(
+            "UPDATE incidents SET summary_html = $2, summary_html_version = $3 WHERE id = $1",
+            summary.id,
+            html,
+            RENDERER_VERSION
+        )
+        .execute(pool)
+        .await?
+        .rows_affected();
+    }
+    Ok(done)
+}
+
+/// Records that a viewer opened the room (one row per browser connection), unless its
+/// sign-in already has `max_per_sign_in` live streams open on any replica: then `false`
+/// and nothing is recorded. Concurrent opens of one sign-in are counted one at a time.
 pub async fn join_room(
     pool: &PgPool,
     connection_id: Uuid,
     incident_id: i64,
     user_id: i64,
-) -> Result<(), AppError> {
+    sign_in: Uuid,
+    max_per_sign_in: i64,
+) -> Result<bool, AppError> {
+    let mut tx = pool.begin().await?;
     sqlx::query!(
-        "INSERT INTO room_presence (connection_id, incident_id, user_id) VALUES ($1, $2, $3)",
+        "SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))",
+        sign_in.to_string()
+    )
+    .execute(&mut *tx)
+    .await?;
+    let open = sqlx::query_scalar!(
+        r#"SELECT count(*) AS "open!" FROM room_presence
+           WHERE sign_in_id = $1 AND last_seen > now() - make_interval(secs => $2)"#,
+        sign_in,
+        PRESENCE_TTL_SECONDS
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    if open >= max_per_sign_in {
+        return Ok(false);
+    }
+    sqlx::query!(
+        "INSERT INTO room_presence (connection_id, incident_id, user_id, sign_in_id)
+         VALUES ($1, $2, $3, $4)",
         connection_id,
         incident_id,
-        user_id
+        user_id,
+        sign_in
     )
-    .execute(pool)
+    .execute(&mut *tx)
     .await?;
-    Ok(())
+    tx.commit().await?;
+    Ok(true)
 }
 
 /// Removes viewers that left.

@@ -9,6 +9,39 @@ use leptos_router::components::Redirect;
 use crate::error::AppError;
 use crate::incidents::model::{Severity, Status};
 
+/// The document title of a page whose own title is `page` ("" for none).
+///
+/// On the server the result is escaped for HTML: leptos_meta 0.8 writes the title into
+/// `<title>` during server rendering without escaping it (`MetaContext`'s head injection
+/// pushes the formatted string verbatim), so a title containing `</title>` would end the
+/// element and become markup — an incident title is anyone's text. In the browser the
+/// title is set through `document.title`, as plain text, so it stays unescaped there.
+/// Every page's title passes through here: it is the root `<Title formatter>`.
+pub fn document_title(page: String) -> String {
+    let title = if page.is_empty() {
+        "Warroom".to_string()
+    } else {
+        format!("{page} · Warroom")
+    };
+    #[cfg(feature = "ssr")]
+    let title = escape_html_text(&title);
+    title
+}
+
+/// Text for an HTML element's content: `&`, `<` and `>` as character references.
+pub fn escape_html_text(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => escaped.push_str("&amp;"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            other => escaped.push(other),
+        }
+    }
+    escaped
+}
+
 /// The error of the last submission of a form, if it failed.
 #[component]
 pub fn ErrorNote<T>(#[prop(into)] result: Signal<Option<Result<T, AppError>>>) -> impl IntoView
@@ -101,5 +134,24 @@ mod tests {
         assert_eq!(duration(3 * 3600 + 5 * 60), "3h 05m");
         assert_eq!(duration(2 * 86_400 + 4 * 3600), "2d 4h");
         assert_eq!(duration(-5), "0s");
+    }
+}
+
+#[cfg(test)]
+mod title_tests {
+    use super::{document_title, escape_html_text};
+
+    #[test]
+    fn titles_are_escaped_for_the_server_rendered_head() {
+        assert_eq!(
+            escape_html_text("</title><meta http-equiv=refresh> & co"),
+            "&lt;/title&gt;&lt;meta http-equiv=refresh&gt; &amp; co"
+        );
+        assert_eq!(document_title(String::new()), "Warroom");
+        #[cfg(feature = "ssr")]
+        assert_eq!(
+            document_title("INC-7 </title><b>".into()),
+            "INC-7 &lt;/title&gt;&lt;b&gt; · Warroom"
+        );
     }
 }

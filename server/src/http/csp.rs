@@ -17,11 +17,13 @@ impl CspNonce {
 }
 
 /// The policy for one nonce. Styles allow inline attributes: severity colours are data
-/// and arrive as `style="--sev: …"`; style injection cannot run code.
+/// and arrive as `style="--sev: …"`; style injection cannot run code. Images only from
+/// Warroom itself: notes show other hosts' images as links (`markdown`), and the policy
+/// holds even for markup that slipped past that.
 pub fn policy(nonce: &str) -> String {
     format!(
         "default-src 'self'; script-src 'strict-dynamic' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
-         style-src 'self' 'unsafe-inline'; img-src 'self' data: https:; connect-src 'self'; \
+         style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; \
          object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
     )
 }
@@ -62,6 +64,10 @@ mod tests {
         let csp = policy("abc");
         assert!(csp.contains("script-src 'strict-dynamic' 'nonce-abc' 'wasm-unsafe-eval'"));
         assert!(csp.contains("frame-ancestors 'none'"));
+        assert!(
+            csp.contains("img-src 'self' data:;"),
+            "no images from other hosts"
+        );
         let scripts = csp
             .split(';')
             .find(|d| d.trim().starts_with("script-src"))

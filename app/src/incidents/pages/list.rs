@@ -19,10 +19,22 @@ pub fn IncidentListPage() -> impl IntoView {
             .filter(|s| !s.is_empty())
             .unwrap_or_else(|| "open".into())
     };
+    let page = move || param("page").parse::<i64>().unwrap_or(1).max(1);
     let incidents = Resource::new(
-        move || (status(), param("severity"), param("q")),
-        |(status, severity, q)| list_incidents(status, severity, q),
+        move || (status(), param("severity"), param("q"), page()),
+        |(status, severity, q, page)| list_incidents(status, severity, q, page),
     );
+    // Another page of the same filters.
+    let page_link = move |to: i64| {
+        let mut query = format!("status={}&page={to}", urlencode(&status()));
+        for name in ["severity", "q"] {
+            let value = param(name);
+            if !value.is_empty() {
+                query.push_str(&format!("&{name}={}", urlencode(&value)));
+            }
+        }
+        format!("/incidents?{query}")
+    };
     let severities = Resource::new(|| (), |_| list_severities());
     let can_declare = signed_in_can(Capability::WorkIncidents);
 
@@ -71,14 +83,25 @@ pub fn IncidentListPage() -> impl IntoView {
         </Form>
         <Transition fallback=|| view! { <p class="muted">"Loading incidents…"</p> }>
             {move || incidents.get().map(|result| match result {
-                Ok(list) if list.is_empty() => view! {
+                Ok(list) if list.items.is_empty() && list.page == 1 => view! {
                     <p class="empty">"No incidents match. All quiet — or declare one if something is wrong."</p>
                 }.into_any(),
-                Ok(list) => view! {
-                    <ul class="incident-list" data-testid="incident-list">
-                        {list.into_iter().map(|item| view! { <IncidentRow item/> }).collect_view()}
-                    </ul>
-                }.into_any(),
+                Ok(list) => {
+                    let (page, has_next, empty) = (list.page, list.has_next, list.items.is_empty());
+                    view! {
+                        <ul class="incident-list" data-testid="incident-list">
+                            {list.items.into_iter().map(|item| view! { <IncidentRow item/> }).collect_view()}
+                        </ul>
+                        {empty.then(|| view! {
+                            <p class="empty">"No incidents on this page."</p>
+                        })}
+                        <nav class="pager" aria-label="Pages" data-testid="pager">
+                            {(page > 1).then(|| view! { <a href=page_link(page - 1) rel="prev">"← Newer"</a> })}
+                            <span class="muted">{format!("Page {page}")}</span>
+                            {has_next.then(|| view! { <a href=page_link(page + 1) rel="next">"Older →"</a> })}
+                        </nav>
+                    }.into_any()
+                }
                 Err(error) => view! { <Failure error/> }.into_any(),
             })}
         </Transition>
@@ -106,4 +129,17 @@ fn IncidentRow(item: IncidentListItem) -> impl IntoView {
             </a>
         </li>
     }
+}
+
+/// `value` for a URL query (letters, digits and `-_.~` as they are).
+fn urlencode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect()
 }

@@ -1,7 +1,7 @@
 //! The incident room: header with status and severity, bridge, people in the room,
 //! the live timeline with its composer, roles and milestones.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
@@ -11,8 +11,8 @@ use leptos_router::hooks::use_params_map;
 use crate::auth::model::Person;
 use crate::error::AppError;
 use crate::incidents::api::{
-    get_incident_room, get_note_history, get_role_history, AddNote, AssignRole, EditNote, EndRole,
-    SetPin, SetSeverity, SetStatus,
+    get_incident_room, get_note_history, get_pinned_entries, get_role_history, get_timeline_page,
+    AddNote, AssignRole, EditNote, EndRole, SetPin, SetSeverity, SetStatus,
 };
 use crate::incidents::model::{
     EntryEvent, IncidentSummary, NoteBody, Role, RoomData, Severity, Status, TimelineEntry,
@@ -48,8 +48,15 @@ pub fn RoomPage() -> impl IntoView {
 #[derive(Clone, Copy)]
 pub struct RoomSignals {
     pub incident: RwSignal<IncidentSummary>,
-    /// All entries, oldest first, unique by id.
+    /// The loaded entries (the newest page, older pages on request, live ones), oldest
+    /// first, unique by id.
     pub entries: RwSignal<Vec<TimelineEntry>>,
+    /// Whether older entries than the loaded ones exist.
+    pub has_older: RwSignal<bool>,
+    /// The notes pinned now, whether loaded or not.
+    pub pinned: RwSignal<Vec<TimelineEntry>>,
+    /// Bumped when pins (or pinned texts) may have changed, so the pinned list reloads.
+    pub pins_version: RwSignal<u32>,
     pub viewers: RwSignal<Vec<Person>>,
     pub connected: RwSignal<bool>,
     /// Bumped when roles change, so the role history reloads.
@@ -60,6 +67,10 @@ impl RoomSignals {
     /// Takes one live entry: adds it (once) and adopts the incident state it carries.
     pub fn apply(&self, entry: TimelineEntry, incident: IncidentSummary) {
         let role_change = entry.event.is_role_change();
+        let pins_change = matches!(
+            entry.event,
+            EntryEvent::Pinned { .. } | EntryEvent::Unpinned { .. } | EntryEvent::NoteEdited { .. }
+        );
         let mut added = false;
         self.entries.update(|list| {
             if let Err(at) = list.binary_search_by_key(&entry.id, |e| e.id) {
@@ -72,7 +83,22 @@ impl RoomSignals {
             if role_change {
                 self.roles_version.update(|v| *v += 1);
             }
+            if pins_change {
+                self.pins_version.update(|v| *v += 1);
+            }
         }
+    }
+
+    /// Adds an older page in front of the loaded entries.
+    fn prepend(&self, older: Vec<TimelineEntry>, more: bool) {
+        self.entries.update(|list| {
+            let first = list.first().map(|e| e.id).unwrap_or(i64::MAX);
+            let mut merged: Vec<TimelineEntry> =
+                older.into_iter().filter(|e| e.id < first).collect();
+            merged.append(list);
+            *list = merged;
+        });
+        self.has_older.set(more);
     }
 }
 
@@ -81,6 +107,7 @@ fn Room(data: RoomData) -> impl IntoView {
     let RoomData {
         incident,
         timeline,
+        pinned,
         severities,
         people,
         bridge_url,
@@ -94,7 +121,10 @@ fn Room(data: RoomData) -> impl IntoView {
     let incident_id = incident.id;
     let signals = RoomSignals {
         incident: RwSignal::new(incident),
-        entries: RwSignal::new(timeline),
+        entries: RwSignal::new(timeline.entries),
+        has_older: RwSignal::new(timeline.older),
+        pinned: RwSignal::new(pinned),
+        pins_version: RwSignal::new(0),
         viewers: RwSignal::new(Vec::new()),
         connected: RwSignal::new(false),
         roles_version: RwSignal::new(0),
@@ -134,7 +164,7 @@ fn Room(data: RoomData) -> impl IntoView {
                         </p>
                     }.into_any()
                 }}
-                <Timeline signals/>
+                <Timeline signals incident_id/>
             </section>
             <aside class="side-col">
                 <RolesPanel incident people me/>
@@ -442,27 +472,17 @@ struct Shown {
     edited: bool,
 }
 
-/// Folds edits and pins onto their notes; newest first.
-fn fold_timeline(entries: &[TimelineEntry]) -> Vec<Shown> {
+/// Folds edits onto their notes and marks the pinned ones; newest first.
+fn fold_timeline(entries: &[TimelineEntry], pinned: &HashSet<i64>) -> Vec<Shown> {
     let mut latest: HashMap<i64, &NoteBody> = HashMap::new();
-    let mut pinned: HashMap<i64, bool> = HashMap::new();
     for entry in entries {
-        match &entry.event {
-            EntryEvent::NoteEdited { target_id, body } => {
-                let newer = latest
-                    .get(target_id)
-                    .is_none_or(|b| b.revision < body.revision);
-                if newer {
-                    latest.insert(*target_id, body);
-                }
+        if let EntryEvent::NoteEdited { target_id, body } = &entry.event {
+            let newer = latest
+                .get(target_id)
+                .is_none_or(|b| b.revision < body.revision);
+            if newer {
+                latest.insert(*target_id, body);
             }
-            EntryEvent::Pinned { target_id } => {
-                pinned.insert(*target_id, true);
-            }
-            EntryEvent::Unpinned { target_id } => {
-                pinned.insert(*target_id, false);
-            }
-            _ => {}
         }
     }
     entries
@@ -478,7 +498,7 @@ fn fold_timeline(entries: &[TimelineEntry]) -> Vec<Shown> {
                 edited = body.revision > 1;
             }
             Shown {
-                pinned: pinned.get(&entry.id).copied().unwrap_or(false),
+                pinned: pinned.contains(&entry.id),
                 entry,
                 edited,
             }
@@ -487,23 +507,51 @@ fn fold_timeline(entries: &[TimelineEntry]) -> Vec<Shown> {
 }
 
 #[component]
-fn Timeline(signals: RoomSignals) -> impl IntoView {
-    let shown = Memo::new(move |_| signals.entries.with(|list| fold_timeline(list)));
-    let pinned = Memo::new(move |_| {
-        shown.with(|list| {
-            list.iter()
-                .filter(|s| s.pinned)
-                .cloned()
-                .collect::<Vec<_>>()
-        })
+fn Timeline(signals: RoomSignals, incident_id: i64) -> impl IntoView {
+    let pinned_ids = Memo::new(move |_| {
+        signals
+            .pinned
+            .with(|list| list.iter().map(|e| e.id).collect::<HashSet<i64>>())
     });
+    let shown = Memo::new(move |_| {
+        pinned_ids.with(|pinned| signals.entries.with(|list| fold_timeline(list, pinned)))
+    });
+    // The pinned list as the server has it now, reloaded when a pin or edit arrives.
+    let reload_pins = Resource::new(
+        move || signals.pins_version.get(),
+        move |version| async move {
+            if version == 0 {
+                None
+            } else {
+                Some(get_pinned_entries(incident_id).await)
+            }
+        },
+    );
+    Effect::new(move |_| {
+        if let Some(Some(Ok(list))) = reload_pins.get() {
+            signals.pinned.set(list);
+        }
+    });
+    let older = Action::new(move |before: &i64| get_timeline_page(incident_id, *before));
+    Effect::new(move |_| {
+        if let Some(Ok(page)) = older.value().get() {
+            signals.prepend(page.entries, page.older);
+        }
+    });
+    let load_older = move |_| {
+        if let Some(first) = signals.entries.with_untracked(|l| l.first().map(|e| e.id)) {
+            older.dispatch(first);
+        }
+    };
     view! {
-        <Show when=move || pinned.with(|p| !p.is_empty())>
+        <Show when=move || signals.pinned.with(|p| !p.is_empty())>
             <section class="pinned" aria-label="Pinned">
                 <h2>"Pinned"</h2>
                 <ul>
-                    <For each=move || pinned.get() key=|s| s.entry.id let:item>
-                        <li><EntryText event=item.entry.event.clone() author_id=item.entry.author.id/></li>
+                    <For each=move || signals.pinned.get()
+                        key=|e| (e.id, note_revision(&e.event))
+                        let:entry>
+                        <li><EntryText event=entry.event.clone() author_id=entry.author.id/></li>
                     </For>
                 </ul>
             </section>
@@ -515,6 +563,19 @@ fn Timeline(signals: RoomSignals) -> impl IntoView {
                 <EntryItem item/>
             </For>
         </ol>
+        <Show when=move || signals.has_older.get()>
+            <div class="older">
+                <button type="button" class="secondary" data-testid="load-older"
+                    disabled=move || older.pending().get()
+                    on:click=load_older>
+                    {move || if older.pending().get() { "Loading…" } else { "Show older entries" }}
+                </button>
+            </div>
+        </Show>
+        {move || match older.value().get() {
+            Some(Err(err)) => Some(view! { <p class="error" role="alert">{err.to_string()}</p> }),
+            _ => None,
+        }}
     }
 }
 

@@ -29,6 +29,7 @@ struct UpdateRow {
     public_id: String,
     status: String,
     body_md: String,
+    body_html: String,
     created_at: DateTime<Utc>,
     components: Vec<StoredComponent>,
 }
@@ -351,16 +352,27 @@ async fn public_update_rows(
 ) -> Result<(UpdatesOf, UpdatesOf), AppError> {
     let rows = sqlx::query!(
         r#"SELECT p.incident_id, p.maintenance_id, p.public_id, p.status, p.body_md, p.components,
-                  p.created_at AS "created_at: DateTime<Utc>"
+                  p.body_html, p.html_version, p.created_at AS "created_at: DateTime<Utc>"
            FROM public_updates p LEFT JOIN incidents n ON n.id = p.incident_id
            WHERE p.maintenance_id IS NOT NULL OR NOT n.private
            ORDER BY p.id"#
     )
     .fetch_all(conn)
     .await?;
+    let html = markdown::complete(
+        rows.iter()
+            .map(|r| {
+                (
+                    r.body_md.clone(),
+                    markdown::stored(r.body_html.clone(), r.html_version),
+                )
+            })
+            .collect(),
+    )
+    .await?;
     let mut by_incident = UpdatesOf::new();
     let mut by_maintenance = UpdatesOf::new();
-    for row in rows {
+    for (row, body_html) in rows.into_iter().zip(html) {
         let owner = match (row.incident_id, row.maintenance_id) {
             (Some(id), _) => by_incident.entry(id),
             (None, Some(id)) => by_maintenance.entry(id),
@@ -370,6 +382,7 @@ async fn public_update_rows(
             public_id: row.public_id,
             status: row.status,
             body_md: row.body_md,
+            body_html,
             created_at: row.created_at,
             components: stored_components(row.components)?,
         });
@@ -420,7 +433,7 @@ fn public_updates(
             .collect();
         out.push(PublicUpdate {
             id: row.public_id,
-            body_html: markdown::render(&row.body_md),
+            body_html: row.body_html,
             status: row.status,
             body_md: row.body_md,
             created_at: row.created_at,

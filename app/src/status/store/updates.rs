@@ -11,6 +11,7 @@ use crate::error::AppError;
 use crate::incidents::model::EntryEvent;
 use crate::incidents::store::{append_entry, lock_incident};
 use crate::jobs::Jobs;
+use crate::markdown;
 use crate::status::model::{
     ComponentChoice, Impact, PublicMessage, PublicSide, PublicStatus, PublicTitle, RoomPublicUpdate,
 };
@@ -323,9 +324,12 @@ pub async fn publish_update(
         UpdateTarget::Incident(id) => (Some(id), None),
         UpdateTarget::Maintenance(id) => (None, Some(id)),
     };
+    // At most 5,000 characters, nesting bounded: cheap enough to render under the lock.
+    let rendered = markdown::render_new("message", body_md).await?;
     let update_id = sqlx::query_scalar!(
-        r#"INSERT INTO public_updates (incident_id, maintenance_id, status, body_md, author_id, components)
-           VALUES ($1, $2, $3, $4, $5, COALESCE((
+        r#"INSERT INTO public_updates (incident_id, maintenance_id, status, body_md, author_id,
+                                       body_html, html_version, components)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, COALESCE((
                SELECT jsonb_agg(jsonb_build_object('component_id', i.component_id, 'status', i.impact)
                                 ORDER BY i.component_id)
                FROM incident_component_impacts i
@@ -342,7 +346,9 @@ pub async fn publish_update(
         maintenance_id,
         status,
         body_md,
-        author_id
+        author_id,
+        rendered.html,
+        markdown::RENDERER_VERSION
     )
     .fetch_one(&mut *conn)
     .await?;
@@ -350,4 +356,30 @@ pub async fn publish_update(
         .await
         .map_err(AppError::internal)?;
     Ok(update_id)
+}
+
+/// Rewrites up to `batch` public update renderings made by an older renderer (or none);
+/// returns how many. See `incidents::store::upgrade_renderings`.
+pub async fn upgrade_renderings(pool: &PgPool, batch: i64) -> Result<u64, AppError> {
+    let rows = sqlx::query!(
+        "SELECT id, body_md FROM public_updates WHERE html_version IS DISTINCT FROM $1 LIMIT $2",
+        markdown::RENDERER_VERSION,
+        batch
+    )
+    .fetch_all(pool)
+    .await?;
+    let html = markdown::render_texts(rows.iter().map(|r| r.body_md.clone()).collect()).await?;
+    let mut done = 0;
+    for (row, html) in rows.iter().zip(html) {
+        done += sqlx::query!(
+            "UPDATE public_updates SET body_html = $2, html_version = $3 WHERE id = $1",
+            row.id,
+            html,
+            markdown::RENDERER_VERSION
+        )
+        .execute(pool)
+        .await?
+        .rows_affected();
+    }
+    Ok(done)
 }
