@@ -6,6 +6,11 @@
 //! every local viewer of that incident. A viewer that falls behind, or a listener that
 //! lost its connection, catches up from the database: entry ids of one incident are in
 //! commit order (see the incident store), so "after id N" is always complete.
+//!
+//! A stream lives only as long as its sign-in may read incidents: Postgres announces
+//! ended sign-ins and role changes (`warroom_access`, the person's id), and every
+//! `ACCESS_CHECK_PERIOD` each replica checks all its streams' sign-ins in one query, which
+//! catches expiry; a stream whose sign-in fails either check ends at once.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::convert::Infallible;
@@ -25,6 +30,11 @@ use warroom_app::incidents::store;
 
 const TIMELINE_CHANNEL: &str = "warroom_timeline";
 const PRESENCE_CHANNEL: &str = "warroom_presence";
+const ACCESS_CHANNEL: &str = "warroom_access";
+/// How often every stream's sign-in is checked again (expiry needs no announcement).
+const ACCESS_CHECK_PERIOD: Duration = Duration::from_secs(10);
+/// Entries one catch-up reads; a viewer far behind catches up batch by batch.
+const CATCH_UP_BATCH: i64 = 200;
 /// Events buffered per incident before a slow viewer has to catch up from the database.
 const ROOM_BUFFER: usize = 1024;
 /// Presence changes are coalesced: at most one presence event per room per period.
@@ -47,42 +57,86 @@ pub enum LiveMessage {
 pub struct LiveHub {
     pool: PgPool,
     shutdown: CancellationToken,
+    limits: StreamLimits,
     rooms: Mutex<HashMap<i64, broadcast::Sender<LiveMessage>>>,
     presence_dirty: Mutex<HashSet<i64>>,
-    /// Connection id → incident, for heartbeats and clean-up.
-    viewers: Mutex<HashMap<Uuid, i64>>,
+    /// Connection id → the stream's incident and sign-in, for heartbeats, access checks
+    /// and clean-up.
+    viewers: Mutex<HashMap<Uuid, ViewerAccess>>,
+}
+
+/// What bounds the live streams of one replica.
+#[derive(Clone, Copy, Debug)]
+pub struct StreamLimits {
+    /// A sign-in unused this long is over (streams count as use).
+    pub session_idle: chrono::Duration,
+    /// Streams one sign-in may hold open at once, over all replicas.
+    pub per_sign_in: i64,
+}
+
+/// Whose stream a connection is.
+#[derive(Clone, Debug)]
+struct ViewerAccess {
+    incident_id: i64,
+    user_id: i64,
+    sign_in: Uuid,
+    /// Cancelled when the sign-in may no longer read: the stream ends.
+    revoked: CancellationToken,
+}
+
+/// The signed-in person a stream is opened for.
+#[derive(Clone, Copy, Debug)]
+pub struct StreamOwner {
+    pub user_id: i64,
+    pub sign_in: Uuid,
+}
+
+/// What became of a request to open a stream.
+pub enum Opened<S> {
+    Stream(S),
+    NoSuchIncident,
+    /// The sign-in already holds as many streams as it may.
+    TooManyStreams,
 }
 
 impl LiveHub {
-    pub fn new(pool: PgPool, shutdown: CancellationToken) -> Arc<Self> {
+    pub fn new(pool: PgPool, shutdown: CancellationToken, limits: StreamLimits) -> Arc<Self> {
         Arc::new(LiveHub {
             pool,
             shutdown,
+            limits,
             rooms: Mutex::default(),
             presence_dirty: Mutex::default(),
             viewers: Mutex::default(),
         })
     }
 
-    /// Starts the listener, the presence flusher and the heartbeat; they end at shutdown.
+    /// Starts the listener, the presence flusher, the heartbeat and the access check;
+    /// they end at shutdown.
     pub fn spawn_tasks(self: Arc<Self>) -> Vec<JoinHandle<()>> {
         vec![
             tokio::spawn(self.clone().listen()),
             tokio::spawn(self.clone().flush_presence_periodically()),
+            tokio::spawn(self.clone().check_access_periodically()),
             tokio::spawn(self.heartbeat()),
         ]
     }
 
+    /// The streams per sign-in this replica allows.
+    pub fn limits(&self) -> StreamLimits {
+        self.limits
+    }
+
     /// Opens a viewer's stream of one incident: entries after `after_id` first (`None`:
-    /// only what happens from now on), then live events, until the viewer leaves or the
-    /// server stops. The viewer counts as present in the room while the stream lives.
-    /// `None` when there is no such incident.
+    /// only what happens from now on), then live events, until the viewer leaves, its
+    /// sign-in may no longer read, or the server stops. The viewer counts as present in
+    /// the room while the stream lives.
     pub async fn open_stream(
         self: &Arc<Self>,
         incident_id: i64,
-        user_id: i64,
+        owner: StreamOwner,
         after_id: Option<i64>,
-    ) -> anyhow::Result<Option<impl Stream<Item = Result<Event, Infallible>> + Send + 'static>>
+    ) -> anyhow::Result<Opened<impl Stream<Item = Result<Event, Infallible>> + Send + 'static>>
     {
         // Subscribe before reading where the timeline stands, so nothing falls between.
         let rx = self.subscribe(incident_id);
@@ -90,22 +144,28 @@ impl LiveHub {
         let Some(latest) = store::latest_entry_id(&mut conn, incident_id).await? else {
             drop(rx);
             self.forget_if_unwatched(incident_id);
-            return Ok(None);
+            return Ok(Opened::NoSuchIncident);
         };
         drop(conn);
-        let presence = self.join(incident_id, user_id).await?;
+        let Some(presence) = self.join(incident_id, owner).await? else {
+            drop(rx);
+            self.forget_if_unwatched(incident_id);
+            return Ok(Opened::TooManyStreams);
+        };
         let mut viewer = Viewer {
             hub: self.clone(),
             incident_id,
             last_sent: after_id.unwrap_or(latest),
+            behind: after_id.is_some_and(|after| after < latest),
             pending: VecDeque::new(),
             rx,
+            revoked: presence.revoked.clone(),
             _presence: presence,
         };
-        if after_id.is_some_and(|after| after < latest) {
+        if viewer.behind {
             viewer.catch_up().await;
         }
-        Ok(Some(futures::stream::unfold(viewer, |viewer| {
+        Ok(Opened::Stream(futures::stream::unfold(viewer, |viewer| {
             viewer.next_event()
         })))
     }
@@ -184,10 +244,11 @@ impl LiveHub {
     async fn listen_once(&self) -> anyhow::Result<()> {
         let mut listener = PgListener::connect_with(&self.pool).await?;
         listener
-            .listen_all([TIMELINE_CHANNEL, PRESENCE_CHANNEL])
+            .listen_all([TIMELINE_CHANNEL, PRESENCE_CHANNEL, ACCESS_CHANNEL])
             .await?;
         // Whatever was announced while we were not listening is caught up from the database.
         self.resync_everyone();
+        self.check_access(None).await;
         loop {
             let notification = tokio::select! {
                 _ = self.shutdown.cancelled() => return Ok(()),
@@ -195,13 +256,62 @@ impl LiveHub {
             };
             match notification {
                 Some(n) if n.channel() == TIMELINE_CHANNEL => self.on_timeline(n.payload()).await,
+                Some(n) if n.channel() == ACCESS_CHANNEL => match n.payload().parse::<i64>() {
+                    Ok(user_id) => self.check_access(Some(user_id)).await,
+                    Err(_) => tracing::warn!("unreadable access announcement"),
+                },
                 Some(n) => self.on_presence(n.payload()),
                 None => {
                     tracing::warn!("live listener reconnected to Postgres; viewers catch up");
                     self.resync_everyone();
+                    self.check_access(None).await;
                 }
             }
         }
+    }
+
+    /// Ends the streams (of one person, or all) whose sign-in may no longer read.
+    async fn check_access(&self, user_id: Option<i64>) {
+        let streams: Vec<ViewerAccess> = self
+            .viewers
+            .lock()
+            .expect("viewers lock")
+            .values()
+            .filter(|v| user_id.is_none_or(|id| v.user_id == id))
+            .filter(|v| !v.revoked.is_cancelled())
+            .cloned()
+            .collect();
+        if streams.is_empty() {
+            return;
+        }
+        let mut sign_ins: Vec<Uuid> = streams.iter().map(|v| v.sign_in).collect();
+        sign_ins.sort();
+        sign_ins.dedup();
+        match warroom_app::auth::store::sign_ins_still_reading(
+            &self.pool,
+            &sign_ins,
+            self.limits.session_idle,
+        )
+        .await
+        {
+            Ok(valid) => {
+                for stream in streams.iter().filter(|v| !valid.contains(&v.sign_in)) {
+                    tracing::info!(
+                        user.id = stream.user_id,
+                        incident.id = stream.incident_id,
+                        "live stream ended: its sign-in may no longer read"
+                    );
+                    stream.revoked.cancel();
+                }
+            }
+            // The next check (or announcement) tries again.
+            Err(err) => tracing::warn!(error = %err, "could not check live streams' sign-ins"),
+        }
+    }
+
+    async fn check_access_periodically(self: Arc<Self>) {
+        let shutdown = self.shutdown.clone();
+        crate::every(ACCESS_CHECK_PERIOD, shutdown, || self.check_access(None)).await;
     }
 
     async fn on_timeline(&self, payload: &str) {
@@ -237,14 +347,15 @@ impl LiveHub {
         Ok(serde_json::to_string(&LiveEntry { entry, incident })?.into())
     }
 
-    /// Entries after `after_id`, each with the incident as it is now.
+    /// Up to `CATCH_UP_BATCH` entries after `after_id`, each with the incident as it is now.
     async fn load_backlog(
         &self,
         incident_id: i64,
         after_id: i64,
     ) -> anyhow::Result<Vec<(i64, String)>> {
         let mut conn = self.pool.acquire().await?;
-        let entries = store::timeline(&mut conn, incident_id, after_id).await?;
+        let entries =
+            store::timeline_after(&mut conn, incident_id, after_id, CATCH_UP_BATCH).await?;
         if entries.is_empty() {
             return Ok(Vec::new());
         }
@@ -286,21 +397,40 @@ impl LiveHub {
         }
     }
 
+    /// Enters the room, unless the sign-in holds as many streams as it may (`None`).
     async fn join(
         self: &Arc<Self>,
         incident_id: i64,
-        user_id: i64,
-    ) -> anyhow::Result<PresenceGuard> {
+        owner: StreamOwner,
+    ) -> anyhow::Result<Option<PresenceGuard>> {
         let connection_id = Uuid::new_v4();
-        store::join_room(&self.pool, connection_id, incident_id, user_id).await?;
-        self.viewers
-            .lock()
-            .expect("viewers lock")
-            .insert(connection_id, incident_id);
-        Ok(PresenceGuard {
+        let joined = store::join_room(
+            &self.pool,
+            connection_id,
+            incident_id,
+            owner.user_id,
+            owner.sign_in,
+            self.limits.per_sign_in,
+        )
+        .await?;
+        if !joined {
+            return Ok(None);
+        }
+        let revoked = self.shutdown.child_token();
+        self.viewers.lock().expect("viewers lock").insert(
+            connection_id,
+            ViewerAccess {
+                incident_id,
+                user_id: owner.user_id,
+                sign_in: owner.sign_in,
+                revoked: revoked.clone(),
+            },
+        );
+        Ok(Some(PresenceGuard {
             hub: self.clone(),
             connection_id,
-        })
+            revoked,
+        }))
     }
 
     fn local_connections(&self) -> Vec<Uuid> {
@@ -342,6 +472,7 @@ fn parse_entry_announcement(payload: &str) -> Option<(i64, i64)> {
 struct PresenceGuard {
     hub: Arc<LiveHub>,
     connection_id: Uuid,
+    revoked: CancellationToken,
 }
 
 impl Drop for PresenceGuard {
@@ -367,19 +498,30 @@ struct Viewer {
     hub: Arc<LiveHub>,
     incident_id: i64,
     last_sent: i64,
+    /// More entries than one catch-up reads were missed: read on when `pending` empties.
+    behind: bool,
     pending: VecDeque<Event>,
     rx: broadcast::Receiver<LiveMessage>,
+    /// Cancelled at shutdown and when the sign-in may no longer read.
+    revoked: CancellationToken,
     _presence: PresenceGuard,
 }
 
 impl Viewer {
     async fn next_event(mut self) -> Option<(Result<Event, Infallible>, Viewer)> {
         loop {
+            if self.revoked.is_cancelled() {
+                return None;
+            }
             if let Some(event) = self.pending.pop_front() {
                 return Some((Ok(event), self));
             }
+            if self.behind {
+                self.catch_up().await;
+                continue;
+            }
             let message = tokio::select! {
-                _ = self.hub.shutdown.cancelled() => return None,
+                _ = self.revoked.cancelled() => return None,
                 message = self.rx.recv() => message,
             };
             match message {
@@ -405,12 +547,15 @@ impl Viewer {
             .await
         {
             Ok(entries) => {
+                self.behind = entries.len() as i64 >= CATCH_UP_BATCH;
                 for (id, json) in entries {
                     self.last_sent = id;
                     self.pending.push_back(entry_event(id, &json));
                 }
             }
             Err(err) => {
+                // The next resync or reconnect tries again.
+                self.behind = false;
                 tracing::warn!(error = %err, incident.id = self.incident_id, "live catch-up failed")
             }
         }

@@ -468,3 +468,40 @@ pub async fn session_me(
         None => Ok(None),
     }
 }
+
+/// Which of these sign-ins may still read incidents: valid as [`active_sign_in`] decides,
+/// and their person's role grants reading. The valid ones count as used now (at most
+/// once a minute), since an open live stream is someone watching. For live streams,
+/// which check their sign-ins in batches.
+pub async fn sign_ins_still_reading(
+    pool: &PgPool,
+    sign_ins: &[Uuid],
+    idle: chrono::Duration,
+) -> Result<std::collections::HashSet<Uuid>, AppError> {
+    if sign_ins.is_empty() {
+        return Ok(Default::default());
+    }
+    let readers: Vec<String> = Role::ALL
+        .into_iter()
+        .filter(|r| r.can(super::model::Capability::ReadIncidents))
+        .map(|r| r.as_str().to_string())
+        .collect();
+    let valid = sqlx::query_scalar!(
+        r#"SELECT s.id FROM sign_ins s JOIN users u ON u.id = s.user_id
+           WHERE s.id = ANY($1) AND s.ended_at IS NULL AND s.expires_at > now()
+             AND s.last_seen_at > $2 AND u.kind = 'person' AND u.role = ANY($3)"#,
+        sign_ins,
+        (Utc::now() - idle) as _,
+        &readers,
+    )
+    .fetch_all(pool)
+    .await?;
+    sqlx::query!(
+        "UPDATE sign_ins SET last_seen_at = now()
+         WHERE id = ANY($1) AND last_seen_at < now() - interval '1 minute'",
+        &valid,
+    )
+    .execute(pool)
+    .await?;
+    Ok(valid.into_iter().collect())
+}

@@ -11,11 +11,11 @@ use axum::Extension;
 use serde::Deserialize;
 use tower_sessions::Session;
 use warroom_app::auth::model::Capability;
-use warroom_app::auth::store::session_me;
+use warroom_app::auth::store::{active_sign_in, session_sign_in};
 use warroom_app::error::AppError;
 use warroom_app::state::AppState;
 
-use crate::live::LiveHub;
+use crate::live::{LiveHub, Opened, StreamOwner};
 
 #[derive(Deserialize)]
 pub struct StreamQuery {
@@ -31,8 +31,16 @@ pub async fn incident_stream(
     Query(query): Query<StreamQuery>,
     headers: HeaderMap,
 ) -> Response {
-    let person = match session_me(&session, &state.pool, state.settings.session_idle).await {
-        Ok(Some(me)) if me.can(Capability::ReadIncidents) => me.person,
+    let sign_in = match session_sign_in(&session).await {
+        Ok(Some(sign_in)) => sign_in,
+        Ok(None) => return error_response(AppError::Unauthorized),
+        Err(err) => return error_response(err),
+    };
+    let owner = match active_sign_in(&state.pool, sign_in, state.settings.session_idle).await {
+        Ok(Some(me)) if me.can(Capability::ReadIncidents) => StreamOwner {
+            user_id: me.person.id,
+            sign_in,
+        },
         Ok(Some(_)) => return error_response(AppError::Forbidden),
         Ok(None) => return error_response(AppError::Unauthorized),
         Err(err) => return error_response(err),
@@ -42,8 +50,8 @@ pub async fn incident_stream(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<i64>().ok());
     let after = last_event_id.or(query.after);
-    match hub.open_stream(incident_id, person.id, after).await {
-        Ok(Some(stream)) => {
+    match hub.open_stream(incident_id, owner, after).await {
+        Ok(Opened::Stream(stream)) => {
             let mut response = Sse::new(stream)
                 .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
                 .into_response();
@@ -53,7 +61,13 @@ pub async fn incident_stream(
                 .insert("x-accel-buffering", HeaderValue::from_static("no"));
             response
         }
-        Ok(None) => error_response(AppError::NotFound(format!("incident {incident_id}"))),
+        Ok(Opened::NoSuchIncident) => {
+            error_response(AppError::NotFound(format!("incident {incident_id}")))
+        }
+        Ok(Opened::TooManyStreams) => error_response(AppError::TooMany(format!(
+            "This browser already follows {} live rooms: close some tabs and reload.",
+            hub.limits().per_sign_in
+        ))),
         Err(err) => error_response(AppError::from(err)),
     }
 }

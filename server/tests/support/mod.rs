@@ -242,6 +242,16 @@ impl LiveStream {
         .unwrap_or_else(|_| panic!("no {kind} event within {timeout:?}"))
     }
 
+    /// Whether the server ends the stream within `timeout` (events before the end are
+    /// skipped).
+    pub async fn ends_within(&mut self, timeout: Duration) -> bool {
+        tokio::time::timeout(timeout, async {
+            while let Some(Ok(_)) = self.body.next().await {}
+        })
+        .await
+        .is_ok()
+    }
+
     async fn next_event(&mut self) -> SseEvent {
         loop {
             if let Some(end) = self.buffer.find("\n\n") {
