@@ -23,6 +23,10 @@ pub struct Settings {
     pub session_lifetime: chrono::Duration,
     /// Believe the last `X-Forwarded-For` hop (Warroom runs behind a proxy).
     pub trust_proxy: bool,
+    /// Calls one signed-in person may make per minute (all browsers, every replica).
+    pub account_rate_per_minute: u32,
+    /// Sign-in attempts per source address and minute (also the development sign-in).
+    pub sign_in_rate_per_minute: u32,
 }
 
 impl Settings {

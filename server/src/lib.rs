@@ -66,7 +66,15 @@ pub async fn serve(
                 }
             }
         }
-    });
+    })
+    .layer(axum::middleware::from_fn_with_state(
+        http::headers::Hsts(config.strict_transport_security()),
+        http::headers::private_by_default,
+    ))
+    .layer(axum::middleware::from_fn_with_state(
+        http::host::HostPolicy::new(config.public_url.as_deref(), bound, &config.allowed_hosts),
+        http::host::require_known_host,
+    ));
 
     tracing::info!(addr = %bound, "Warroom is listening");
     let stop = shutdown.clone();
@@ -158,6 +166,8 @@ async fn start_app(
             session_idle: config.auth.session_idle,
             session_lifetime: config.auth.session_lifetime,
             trust_proxy: config.auth.trust_proxy,
+            account_rate_per_minute: config.account_rate_per_minute,
+            sign_in_rate_per_minute: config.auth.sign_in_rate_per_minute,
         }),
         jobs: jobs.app.clone(),
     };
@@ -172,8 +182,19 @@ async fn start_app(
     warroom_app::audit::store::record_settings_if_changed(pool, config.auth.summary())
         .await
         .context("recording the sign-in settings")?;
-    let hub = live::LiveHub::new(pool.clone(), shutdown.clone());
+    let hub = live::LiveHub::new(
+        pool.clone(),
+        shutdown.clone(),
+        live::StreamLimits {
+            session_idle: config.auth.session_idle,
+            per_sign_in: config.live_streams_per_sign_in,
+        },
+    );
     let mut background = hub.clone().spawn_tasks();
+    background.push(tokio::spawn(upgrade_renderings(
+        pool.clone(),
+        shutdown.clone(),
+    )));
     background.push(tokio::spawn(db::delete_expired_sessions(
         pool.clone(),
         shutdown.clone(),
@@ -192,8 +213,43 @@ async fn start_app(
         webhooks,
         trust_proxy: config.auth.trust_proxy,
     });
-    let _ = app.set(http::router(state, hub.clone(), sign_in, config));
+    let form_error_key = http::form_errors::FormErrorKey::new(
+        warroom_app::audit::store::server_secret(pool, "form_errors")
+            .await
+            .context("reading the key that signs form errors")?,
+    );
+    let _ = app.set(http::router(
+        state,
+        hub.clone(),
+        sign_in,
+        form_error_key,
+        config,
+    ));
     Ok(Some((hub, background)))
+}
+
+/// Renders again, in the background, the Markdown an older renderer stored (see
+/// `warroom_app::markdown`); reads render such rows themselves meanwhile.
+async fn upgrade_renderings(pool: PgPool, shutdown: CancellationToken) {
+    let mut total = 0;
+    while !shutdown.is_cancelled() {
+        let notes = warroom_app::incidents::store::upgrade_renderings(&pool, 200).await;
+        let updates = warroom_app::status::store::updates::upgrade_renderings(&pool, 200).await;
+        match (notes, updates) {
+            (Ok(0), Ok(0)) => break,
+            (Ok(a), Ok(b)) => total += a + b,
+            (Err(err), _) | (_, Err(err)) => {
+                tracing::warn!(error = %err, "could not upgrade stored Markdown renderings");
+                return;
+            }
+        }
+    }
+    if total > 0 {
+        tracing::info!(
+            texts = total,
+            "stored Markdown rendered again with the current renderer"
+        );
+    }
 }
 
 /// Runs `tick` every `period` (the first time at once) until `shutdown`.

@@ -54,6 +54,12 @@ impl AuditEvent {
         self
     }
 
+    /// The source address, when not the request's (summaries of counted refusals).
+    pub fn from_address(mut self, ip: impl Into<String>) -> Self {
+        self.source_ip = ip.into();
+        self
+    }
+
     /// Facts about the act. Never secrets, tokens or e-mail addresses of people refused.
     pub fn details(mut self, details: serde_json::Value) -> Self {
         self.details = details;
@@ -167,4 +173,12 @@ pub async fn page(pool: &PgPool, filter: &AuditFilter) -> Result<AuditPage, AppE
         older: more.then(|| entries.last().map(|e| e.id)).flatten(),
         entries,
     })
+}
+
+/// A secret every replica shares (made by a migration), by name.
+pub async fn server_secret(pool: &PgPool, name: &str) -> Result<Vec<u8>, AppError> {
+    sqlx::query_scalar!("SELECT secret FROM server_secrets WHERE name = $1", name)
+        .fetch_optional(pool)
+        .await?
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("no server secret named {name}")))
 }

@@ -41,6 +41,7 @@ mod server_only {
                 .await?
                 .ok_or(AppError::Unauthorized)?;
             let source = Source::current(state.settings.trust_proxy).await;
+            limit_account(&state, me.person.id, &source).await?;
             Ok(Caller {
                 state,
                 person: me.person,
@@ -66,13 +67,46 @@ mod server_only {
                 .by_user(caller.person.id)
                 .target(path)
                 .details(serde_json::json!({ "role": caller.role.as_str() }));
-            record(&mut *caller.state.pool.acquire().await?, &event).await?;
+            crate::limits::record_refusal(
+                &caller.state.pool,
+                &event,
+                AuditAction::AccessRefused,
+                &crate::limits::Refused::User(caller.person.id),
+            )
+            .await?;
             Err(AppError::Forbidden)
         }
 
         /// An audit event acted by this caller.
         pub fn audit(&self, action: AuditAction) -> AuditEvent {
             AuditEvent::new(action, &self.source).by_user(self.person.id)
+        }
+    }
+
+    /// Counts one call against the person's per-minute limit (shared by all their
+    /// browsers and every replica). The first refusal of a minute is audited.
+    async fn limit_account(
+        state: &AppState,
+        user_id: i64,
+        source: &Source,
+    ) -> Result<(), AppError> {
+        use crate::limits::{hit, Verdict};
+        let bucket = format!("account:{user_id}");
+        match hit(&state.pool, &bucket, state.settings.account_rate_per_minute).await? {
+            Verdict::Allowed => Ok(()),
+            Verdict::Limited { first, retry_after } => {
+                if first {
+                    tracing::warn!(user.id = user_id, "account rate limit reached");
+                    let event = AuditEvent::new(AuditAction::RateLimited, source)
+                        .refused()
+                        .by_user(user_id)
+                        .target("account");
+                    record(&mut *state.pool.acquire().await?, &event).await?;
+                }
+                Err(AppError::TooMany(format!(
+                    "Too many requests from your account in the last minute: wait {retry_after} seconds and try again."
+                )))
+            }
         }
     }
 
@@ -117,7 +151,8 @@ pub async fn sign_in_options() -> Result<SignInChoices, AppError> {
     let settings = AppState::current()?.settings;
     Ok(SignInChoices {
         providers: settings.providers.clone(),
-        dev_sign_in: settings.dev_sign_in,
+        dev_sign_in: settings.dev_sign_in
+            && super::request::current_request_is_direct_and_local().await,
     })
 }
 
@@ -128,8 +163,22 @@ pub async fn dev_sign_in(name: String, #[server(default)] role: String) -> Resul
     respond(
         async {
             let state = AppState::current()?;
-            if !state.settings.dev_sign_in {
+            // Never behind a proxy or under another host name: there, anyone who reaches
+            // the proxy (or a page rebinding its name to this machine) would be let in.
+            if !state.settings.dev_sign_in
+                || !super::request::current_request_is_direct_and_local().await
+            {
                 return Err(AppError::Forbidden);
+            }
+            let source = super::request::Source::current(state.settings.trust_proxy).await;
+            let bucket = format!("sign-in:{}", source.ip);
+            if let crate::limits::Verdict::Limited { retry_after, .. } =
+                crate::limits::hit(&state.pool, &bucket, state.settings.sign_in_rate_per_minute)
+                    .await?
+            {
+                return Err(AppError::TooMany(format!(
+                    "Too many sign-in attempts from your address: wait {retry_after} seconds."
+                )));
             }
             let name = SignInName::parse(&name)?;
             let role = if role.trim().is_empty() {
@@ -137,7 +186,6 @@ pub async fn dev_sign_in(name: String, #[server(default)] role: String) -> Resul
             } else {
                 Role::parse(&role)?
             };
-            let source = super::request::Source::current(state.settings.trust_proxy).await;
             let mut tx = state.pool.begin().await?;
             let person = store::upsert_by_handle(&mut tx, &name, role).await?;
             let sign_in = store::start_sign_in(

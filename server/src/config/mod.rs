@@ -40,6 +40,15 @@ pub struct Config {
     /// Let status-page subscribers use private, loopback and link-local addresses
     /// (`WARROOM_WEBHOOKS_ALLOW_PRIVATE=1`; for intranets and tests).
     pub webhooks_allow_private: bool,
+    /// Host names Warroom answers to besides the public URL's, loopback and the bound
+    /// address (`WARROOM_ALLOWED_HOSTS`, comma-separated, `name` or `name:port`).
+    pub allowed_hosts: Vec<String>,
+    /// Server-function calls one signed-in person may make per minute
+    /// (`WARROOM_ACCOUNT_RATE`, default 600).
+    pub account_rate_per_minute: u32,
+    /// Live room streams one sign-in may hold open at once (`WARROOM_LIVE_STREAMS_PER_SIGN_IN`,
+    /// default 10: tabs of one browser; load tests raise it).
+    pub live_streams_per_sign_in: i64,
 }
 
 impl Config {
@@ -93,6 +102,26 @@ impl Config {
                 var("WARROOM_WEBHOOKS_ALLOW_PRIVATE").as_deref(),
                 Some("1" | "true" | "yes")
             ),
+            allowed_hosts: var("WARROOM_ALLOWED_HOSTS")
+                .map(|v| {
+                    v.split(',')
+                        .map(|h| h.trim().to_string())
+                        .filter(|h| !h.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default(),
+            account_rate_per_minute: match var("WARROOM_ACCOUNT_RATE") {
+                Some(n) => n
+                    .parse()
+                    .context("WARROOM_ACCOUNT_RATE must be a number of calls per minute")?,
+                None => 600,
+            },
+            live_streams_per_sign_in: match var("WARROOM_LIVE_STREAMS_PER_SIGN_IN") {
+                Some(n) => n
+                    .parse()
+                    .context("WARROOM_LIVE_STREAMS_PER_SIGN_IN must be a number")?,
+                None => 10,
+            },
         })
     }
 
@@ -111,14 +140,32 @@ impl Config {
             auth: auth::AuthConfig::default(),
             status_snapshot: None,
             webhooks_allow_private: true,
+            allowed_hosts: Vec::new(),
+            account_rate_per_minute: 600,
+            live_streams_per_sign_in: 10,
         }
+        .with_generous_sign_in_rate()
+    }
+
+    /// Tests sign many people in from one address within a minute.
+    fn with_generous_sign_in_rate(mut self) -> Self {
+        self.auth.sign_in_rate_per_minute = 10_000;
+        self
     }
 
     /// The development sign-in is offered only when asked for, and only to a server
-    /// reachable from this machine alone.
-    /// It is never offered next to a real identity provider.
+    /// reachable from this machine alone: never next to a real identity provider, never
+    /// with a public URL (each request is checked again: see `dev_sign_in`).
     pub fn dev_sign_in_enabled(&self, bound: SocketAddr) -> bool {
-        self.dev_sign_in_requested && bound.ip().is_loopback() && self.auth.providers.is_empty()
+        self.dev_sign_in_requested
+            && bound.ip().is_loopback()
+            && self.auth.providers.is_empty()
+            && self.public_url.is_none()
+    }
+
+    /// HSTS is sent when Warroom is served over https.
+    pub fn strict_transport_security(&self) -> bool {
+        self.secure_cookies()
     }
 
     /// Where people reach Warroom: the public URL, else the address it listens on.

@@ -9,7 +9,7 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use serde::Deserialize;
 use serde_json::json;
 use warroom_app::audit::model::AuditAction;
@@ -18,6 +18,7 @@ use warroom_app::auth::request::Source;
 use warroom_app::error::AppError;
 use warroom_app::incidents::model::{IncidentTitle, MarkdownText, Status};
 use warroom_app::incidents::store as incidents;
+use warroom_app::limits::{record_refusal, Refused};
 use warroom_app::state::AppState;
 use warroom_app::tokens::model::Scope;
 use warroom_app::tokens::store::{self as tokens, TokenHolder};
@@ -28,10 +29,20 @@ use super::rate_limit::rate_limited;
 #[derive(Clone, Copy)]
 pub struct ApiRate(pub u32);
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/incidents", get(list_incidents).post(declare_incident))
-        .route("/incidents/{id}", get(get_incident))
+/// The token API's routes, under `/api/v1`.
+pub fn routes() -> Vec<super::PlainRoute<AppState>> {
+    vec![
+        super::PlainRoute {
+            path: "/incidents",
+            methods: &["GET", "POST"],
+            handler: get(list_incidents).post(declare_incident),
+        },
+        super::PlainRoute {
+            path: "/incidents/{id}",
+            methods: &["GET"],
+            handler: get(get_incident),
+        },
+    ]
 }
 
 /// A JSON error answer: `{"error": "…"}` with the error's status.
@@ -120,7 +131,11 @@ impl ApiRequest {
                 .refused()
                 .target(route)
                 .details(json!({ "reason": reason }));
-            record(&mut conn, &event).await.map_err(error)?;
+            drop(conn);
+            let who = Refused::Address(source.ip.clone());
+            record_refusal(&state.pool, &event, AuditAction::TokenRefused, &who)
+                .await
+                .map_err(error)?;
             return Err(error(AppError::Unauthorized));
         };
         if !holder.has(scope) {
@@ -129,7 +144,11 @@ impl ApiRequest {
                 .by_token(holder.token_id)
                 .target(route)
                 .details(json!({ "reason": "missing scope", "scope": scope.as_str() }));
-            record(&mut conn, &event).await.map_err(error)?;
+            drop(conn);
+            let who = Refused::Token(holder.token_id);
+            record_refusal(&state.pool, &event, AuditAction::TokenRefused, &who)
+                .await
+                .map_err(error)?;
             return Err(error(AppError::Forbidden));
         }
         let event = AuditEvent::new(AuditAction::TokenUsed, source)
@@ -144,7 +163,17 @@ impl ApiRequest {
 struct ListQuery {
     /// `open` (default), `all`, or one status.
     status: Option<String>,
+    /// Which page, from 1 (default 1).
+    page: Option<i64>,
+    /// Incidents per page (default 50, at most 200).
+    per_page: Option<i64>,
 }
+
+/// Most incidents one list answer carries.
+const MAX_PER_PAGE: i64 = 200;
+/// Timeline entries one incident answer carries by default, and at most.
+const TIMELINE_LIMIT: i64 = 200;
+const MAX_TIMELINE_LIMIT: i64 = 1000;
 
 async fn list_incidents(api: ApiRequest, Query(query): Query<ListQuery>) -> Response {
     if let Err(refusal) = api.authorize(Scope::IncidentsRead).await {
@@ -159,27 +188,66 @@ async fn list_incidents(api: ApiRequest, Query(query): Query<ListQuery>) -> Resp
             Err(err) => return error(err),
         },
     };
+    let page = query.page.unwrap_or(1);
+    let per_page = query.per_page.unwrap_or(50);
+    if page < 1 || !(1..=MAX_PER_PAGE).contains(&per_page) {
+        return error(AppError::invalid(
+            "page",
+            format!("page counts from 1; per_page is 1 to {MAX_PER_PAGE}."),
+        ));
+    }
     let filter = incidents::ListFilter {
         statuses,
         severity_key: None,
         title_contains: None,
+        page,
+        per_page,
     };
     match incidents::list(&state.pool, &filter).await {
-        Ok(list) => Json(json!({ "incidents": list })).into_response(),
+        Ok(list) => Json(json!({
+            "incidents": list.items,
+            "page": list.page,
+            "next_page": list.has_next.then_some(list.page + 1),
+        }))
+        .into_response(),
         Err(err) => error(err),
     }
 }
 
-async fn get_incident(api: ApiRequest, Path(id): Path<i64>) -> Response {
+#[derive(Deserialize)]
+struct IncidentQuery {
+    /// Only timeline entries older than this entry id.
+    before: Option<i64>,
+    /// How many timeline entries (default 200, at most 1000), newest first chosen.
+    limit: Option<i64>,
+}
+
+async fn get_incident(
+    api: ApiRequest,
+    Path(id): Path<i64>,
+    Query(query): Query<IncidentQuery>,
+) -> Response {
     if let Err(refusal) = api.authorize(Scope::IncidentsRead).await {
         return refusal;
     }
     let state = &api.state;
+    let limit = query.limit.unwrap_or(TIMELINE_LIMIT);
+    if !(1..=MAX_TIMELINE_LIMIT).contains(&limit) {
+        return error(AppError::invalid(
+            "limit",
+            format!("limit is 1 to {MAX_TIMELINE_LIMIT}."),
+        ));
+    }
     let result = async {
         let mut conn = state.pool.acquire().await?;
         let incident = incidents::summary(&mut conn, id).await?;
-        let timeline = incidents::timeline(&mut conn, id, 0).await?;
-        Ok::<_, AppError>(json!({ "incident": incident, "timeline": timeline }))
+        let page = incidents::timeline_page(&mut conn, id, query.before, limit).await?;
+        let older_than = page.entries.first().map(|e| e.id).filter(|_| page.older);
+        Ok::<_, AppError>(json!({
+            "incident": incident,
+            "timeline": page.entries,
+            "timeline_older_than": older_than,
+        }))
     }
     .await;
     match result {
@@ -221,6 +289,7 @@ async fn declare_incident(
     let result = async {
         let title = IncidentTitle::parse(&body.title)?;
         let summary = MarkdownText::parse_optional("summary", &body.summary)?;
+        let summary = warroom_app::markdown::render_new("summary", summary.as_str()).await?;
         incidents::declare(
             &state.pool,
             &holder.account,

@@ -8,7 +8,7 @@ use warroom_app::audit::store::{record, AuditEvent};
 use warroom_app::auth::request::Source;
 use warroom_app::state::AppState;
 
-use crate::db::rate_limits::{self, Verdict};
+use warroom_app::limits::{self, Verdict};
 
 /// Counts this request against `limit` per minute for its source in `bucket`; `Some`
 /// answer (429 + Retry-After) when over it. The first refusal of a minute is audited.
@@ -18,7 +18,7 @@ pub async fn rate_limited(
     limit: u32,
     source: &Source,
 ) -> Option<Response> {
-    match rate_limits::hit(&state.pool, &format!("{bucket}:{}", source.ip), limit).await {
+    match limits::hit(&state.pool, &format!("{bucket}:{}", source.ip), limit).await {
         Ok(Verdict::Allowed) => None,
         Ok(Verdict::Limited { first, retry_after }) => {
             if first {
@@ -40,7 +40,7 @@ pub async fn rate_limited(
         }
         Err(err) => {
             // Refusing everyone because the counter failed would be worse than not counting.
-            tracing::warn!(error = format!("{err:#}"), "rate limit check failed");
+            tracing::warn!(error = %err, "rate limit check failed");
             None
         }
     }

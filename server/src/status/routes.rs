@@ -12,11 +12,11 @@ use axum::routing::get;
 use axum::{Form, Router};
 use sqlx::PgPool;
 use warroom_app::auth::request::Source;
+use warroom_app::limits::{self as rate_limits, Verdict};
 use warroom_app::random::token;
 use warroom_app::status::store::subscribers;
 
 use super::site::{self, StatusSite};
-use crate::db::rate_limits::{self, Verdict};
 use crate::jobs::{webhooks, ConfirmSubscriber, ServerJobs};
 
 /// Subscription attempts per source address and minute.
@@ -43,8 +43,9 @@ impl axum::extract::FromRef<StatusState> for Arc<StatusSite> {
     }
 }
 
-/// Every public route.
-pub fn routes(state: StatusState) -> Router {
+/// Every public route (the router is built from this list; see `http::route_table`).
+pub fn table() -> Vec<crate::http::PlainRoute<StatusState>> {
+    use crate::http::PlainRoute;
     let fixed = [
         "/status",
         "/status/feed.atom",
@@ -60,18 +61,41 @@ pub fn routes(state: StatusState) -> Router {
         "/api/v2/scheduled-maintenances/upcoming.json",
         "/api/v2/scheduled-maintenances/active.json",
     ];
+    let mut table: Vec<PlainRoute<StatusState>> = fixed
+        .into_iter()
+        .map(|path| PlainRoute {
+            path,
+            methods: &["GET"],
+            handler: get(site::asset),
+        })
+        .collect();
+    table.extend([
+        PlainRoute {
+            path: "/status/history",
+            methods: &["GET"],
+            handler: get(site::history),
+        },
+        PlainRoute {
+            path: "/status/subscribe",
+            methods: &["POST"],
+            handler: axum::routing::post(subscribe),
+        },
+        PlainRoute {
+            path: "/status/unsubscribe",
+            methods: &["GET", "POST"],
+            handler: get(unsubscribe_form).post(unsubscribe),
+        },
+    ]);
+    table
+}
+
+/// The public routes with their state.
+pub fn routes(state: StatusState) -> Router {
     let mut router = Router::new();
-    for path in fixed {
-        router = router.route(path, get(site::asset));
+    for route in table() {
+        router = router.route(route.path, route.handler);
     }
-    router
-        .route("/status/history", get(site::history))
-        .route("/status/subscribe", axum::routing::post(subscribe))
-        .route(
-            "/status/unsubscribe",
-            get(unsubscribe_form).post(unsubscribe),
-        )
-        .with_state(state)
+    router.with_state(state)
 }
 
 #[derive(serde::Deserialize)]
