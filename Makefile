@@ -47,14 +47,15 @@ test: prerequisites-test
 	cd end2end && npm ci --silent --no-audit --no-fund && \
 	WARROOM_BIN=$(RELEASE_BIN) LEPTOS_SITE_ROOT=$(SITE_ROOT) npx playwright test
 
-# BENCH=live or BENCH=status runs one of them; the BENCH_* variables each bench documents
-# (durations, sizes) pass through.
+# BENCH=live, BENCH=status or BENCH=room runs one of them; the BENCH_* variables each
+# bench documents (durations, sizes) pass through.
 BENCH ?= all
 bench: prerequisites-build
 	@scripts/prerequisites.sh bench
-	@case "$(BENCH)" in all|live|status) ;; *) echo "BENCH must be all, live or status" >&2; exit 2 ;; esac
-	if [ "$(BENCH)" != status ]; then cargo bench -p warroom --bench live_fanout; fi
-	if [ "$(BENCH)" != live ]; then cargo bench -p warroom --bench status_page; fi
+	@case "$(BENCH)" in all|live|status|room) ;; *) echo "BENCH must be all, live, status or room" >&2; exit 2 ;; esac
+	if [ "$(BENCH)" = all ] || [ "$(BENCH)" = live ]; then cargo bench -p warroom --bench live_fanout; fi
+	if [ "$(BENCH)" = all ] || [ "$(BENCH)" = status ]; then cargo bench -p warroom --bench status_page; fi
+	if [ "$(BENCH)" = all ] || [ "$(BENCH)" = room ]; then cargo bench -p warroom --bench room; fi
 
 # Regenerates .sqlx/ after changing a query (needs a migrated database in DATABASE_URL).
 sqlx-prepare:

@@ -118,7 +118,14 @@ impl Config {
 
 async fn run_bench(config: Config) -> Result<()> {
     eprintln!("live fan-out: starting the server (embedded Postgres, may take a while)...");
-    let server = Server::start().await?;
+    // Every viewer is one browser of one person here (one sign-in): lift the cap on
+    // streams per sign-in and on one person's requests, which would otherwise (rightly)
+    // refuse a crowd from one cookie.
+    let server = Server::start_with(&[
+        ("WARROOM_LIVE_STREAMS_PER_SIGN_IN", "1000000"),
+        ("WARROOM_ACCOUNT_RATE", "1000000"),
+    ])
+    .await?;
     let api = Api::sign_in(server.base()).await?;
     // An unreported warm-up round first: the database pool, the allocator and the
     // runtime grow once on first use, and that is not the cost of a viewer.

@@ -51,6 +51,8 @@ enum Call {
     Page(String),
     /// A JSON POST.
     PostJson(String, Value),
+    /// A form POST outside server functions (the status page's forms).
+    PostForm(String, Vec<(&'static str, String)>),
 }
 
 impl Call {
@@ -59,7 +61,16 @@ impl Call {
             Call::ServerFn(name, _) => format!("server fn {name}"),
             Call::Get(path) => format!("GET {path}"),
             Call::Page(path) => format!("page {path}"),
-            Call::PostJson(path, _) => format!("POST {path}"),
+            Call::PostJson(path, _) | Call::PostForm(path, _) => format!("POST {path}"),
+        }
+    }
+
+    /// The method and path (without query) this call requests.
+    fn method_and_path(&self) -> (&'static str, String) {
+        match self {
+            Call::ServerFn(name, _) => ("POST", format!("/api/{name}")),
+            Call::Get(path) | Call::Page(path) => ("GET", path.clone()),
+            Call::PostJson(path, _) | Call::PostForm(path, _) => ("POST", path.clone()),
         }
     }
 
@@ -84,6 +95,30 @@ impl Call {
                 .send()
                 .await
                 .unwrap(),
+            Call::PostForm(path, form) => client
+                .http
+                .post(format!("{}{path}", client.base))
+                .form(form)
+                .send()
+                .await
+                .unwrap(),
+        }
+    }
+}
+
+/// Whether a concrete path (query ignored) is one a registered pattern names:
+/// `{id}`/`:id` match one segment, `{*rest}` the rest.
+fn pattern_matches(pattern: &str, path: &str) -> bool {
+    let path = path.split('?').next().unwrap_or_default();
+    let mut wanted = pattern.trim_start_matches('/').split('/');
+    let mut given = path.trim_start_matches('/').split('/');
+    loop {
+        match (wanted.next(), given.next()) {
+            (None, None) => return true,
+            (Some(w), Some(g)) if w.starts_with("{*") => return !g.is_empty(),
+            (Some(w), Some(g)) if (w.starts_with('{') || w.starts_with(':')) && !g.is_empty() => {}
+            (Some(w), Some(g)) if w == g => {}
+            _ => return false,
         }
     }
 }
@@ -281,6 +316,17 @@ async fn every_route_and_server_function_checks_the_role_on_the_server(pool: PgP
             Call::ServerFn("note_history", vec![("entry_id", note.clone())]),
             Need::Read,
         ),
+        (
+            Call::ServerFn(
+                "timeline_page",
+                vec![("incident_id", incident.clone()), ("before", note.clone())],
+            ),
+            Need::Read,
+        ),
+        (
+            Call::ServerFn("pinned_entries", vec![("incident_id", incident.clone())]),
+            Need::Read,
+        ),
         (Call::ServerFn("get_status_catalog", vec![]), Need::Admin),
         (
             Call::ServerFn(
@@ -443,13 +489,41 @@ async fn every_route_and_server_function_checks_the_role_on_the_server(pool: PgP
             Need::Admin,
         ),
     ];
-    let routes: Vec<(Call, Need)> = vec![
+    let mut routes: Vec<(Call, Need)> = vec![
         (Call::Get(s("/healthz")), Need::Anyone),
         (Call::Get(s("/readyz")), Need::Anyone),
         (Call::Get(s("/status")), Need::Anyone),
         (Call::Get(s("/status/history")), Need::Anyone),
+        (Call::Get(s("/status/history?page=2")), Need::Anyone),
         (Call::Get(s("/status/feed.atom")), Need::Anyone),
-        (Call::Get(s("/api/v2/summary.json")), Need::Anyone),
+        (Call::Get(s("/status/feed.rss")), Need::Anyone),
+        // Unknown ids: the public pages answer 404 to everyone alike.
+        (
+            Call::Get(s("/status/incidents/nosuchincident")),
+            Need::Anyone,
+        ),
+        (
+            Call::Get(s("/status/maintenances/nosuchwindow")),
+            Need::Anyone,
+        ),
+        (
+            Call::PostForm(
+                s("/status/subscribe"),
+                vec![("url", s("http://127.0.0.1:9/matrix-hook"))],
+            ),
+            Need::Anyone,
+        ),
+        (
+            Call::Get(s("/status/unsubscribe?token=nosuchtoken")),
+            Need::Anyone,
+        ),
+        (
+            Call::PostForm(s("/status/unsubscribe"), vec![("token", s("nosuchtoken"))]),
+            Need::Anyone,
+        ),
+        (Call::Get(s("/pkg/warroom.css")), Need::Anyone),
+        (Call::Get(s("/favicon.svg")), Need::Anyone),
+        (Call::Get(s("/no-such-page")), Need::Anyone),
         (Call::Get(format!("/live/incidents/{incident}")), Need::Read),
         (Call::Get(s("/auth/github/start")), Need::Anyone),
         (
@@ -480,6 +554,18 @@ async fn every_route_and_server_function_checks_the_role_on_the_server(pool: PgP
         (Call::Page(s("/admin/status")), Need::Admin),
         (Call::Page(s("/admin/maintenance")), Need::Admin),
     ];
+    for path in [
+        "/api/v2/summary.json",
+        "/api/v2/status.json",
+        "/api/v2/components.json",
+        "/api/v2/incidents.json",
+        "/api/v2/incidents/unresolved.json",
+        "/api/v2/scheduled-maintenances.json",
+        "/api/v2/scheduled-maintenances/upcoming.json",
+        "/api/v2/scheduled-maintenances/active.json",
+    ] {
+        routes.push((Call::Get(s(path)), Need::Anyone));
+    }
 
     // The matrix names every server function the app registers, and no other.
     let registered: BTreeSet<String> = leptos::server_fn::axum::server_fn_paths()
@@ -495,6 +581,36 @@ async fn every_route_and_server_function_checks_the_role_on_the_server(pool: PgP
     assert_eq!(
         registered, listed,
         "every server function must be in the matrix"
+    );
+    // And every route the server registers (pages, handlers, the token API, the status
+    // page, static files, the fallback) is called by the matrix, with its methods.
+    let table = warroom::http::route_table();
+    let patterns: Vec<&warroom::http::RouteEntry> = table
+        .iter()
+        .filter(|r| r.kind != warroom::http::RouteKind::ServerFn)
+        .collect();
+    let mut covered = BTreeSet::new();
+    for (call, _) in fns.iter().chain(routes.iter()) {
+        let (method, path) = call.method_and_path();
+        let specific = patterns
+            .iter()
+            .filter(|r| r.kind != warroom::http::RouteKind::Fallback)
+            .find(|r| pattern_matches(&r.path, &path));
+        let route = specific
+            .or_else(|| patterns.iter().find(|r| pattern_matches(&r.path, &path)))
+            .unwrap_or_else(|| panic!("{} matches no registered route", call.describe()));
+        if route.kind != warroom::http::RouteKind::ServerFn {
+            covered.insert((method.to_string(), route.path.clone()));
+        }
+    }
+    let expected: BTreeSet<(String, String)> = patterns
+        .iter()
+        .flat_map(|r| r.methods.iter().map(|m| (m.clone(), r.path.clone())))
+        .collect();
+    let missing: Vec<_> = expected.difference(&covered).collect();
+    assert!(
+        missing.is_empty(),
+        "routes the matrix never calls: {missing:?}"
     );
 
     let mut cells = 0;

@@ -26,6 +26,12 @@ pub struct Warroom {
 impl Warroom {
     /// Starts the server and waits until `GET /readyz` answers 200 (migrations done).
     pub async fn start() -> Result<Self> {
+        Self::start_with(&[]).await
+    }
+
+    /// Starts the server with extra settings (`WARROOM_…` variables), e.g. the limits a
+    /// load from one signed-in person needs raised.
+    pub async fn start_with(settings: &[(&str, &str)]) -> Result<Self> {
         let port = free_port(PORTS)?;
         let addr = format!("127.0.0.1:{port}");
         let data_dir = TempDir::create("warroom-status-bench")?;
@@ -35,6 +41,7 @@ impl Warroom {
             .env("WARROOM_DEV_LOGIN", "1")
             .env("RUST_LOG", "warn")
             .env_remove("DATABASE_URL")
+            .envs(settings.iter().copied())
             .stdin(Stdio::null())
             // Keep this program's stdout for the figures.
             .stdout(Stdio::from(std::io::stderr()))
