@@ -5,10 +5,14 @@ pub mod auth;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::{bail, Context};
 use leptos::prelude::LeptosOptions;
 use secrecy::SecretString;
+
+/// How long one webhook call may take by default.
+pub const WEBHOOK_DEADLINE: Duration = Duration::from_secs(10);
 
 /// Everything the server is told from outside.
 #[derive(Debug, Clone)]
@@ -40,6 +44,9 @@ pub struct Config {
     /// Let status-page subscribers use private, loopback and link-local addresses
     /// (`WARROOM_WEBHOOKS_ALLOW_PRIVATE=1`; for intranets and tests).
     pub webhooks_allow_private: bool,
+    /// How long one webhook call may take, connecting, sending and reading the answer
+    /// together (10 s; tests shorten it).
+    pub webhook_deadline: Duration,
 }
 
 impl Config {
@@ -93,6 +100,7 @@ impl Config {
                 var("WARROOM_WEBHOOKS_ALLOW_PRIVATE").as_deref(),
                 Some("1" | "true" | "yes")
             ),
+            webhook_deadline: WEBHOOK_DEADLINE,
         })
     }
 
@@ -111,6 +119,7 @@ impl Config {
             auth: auth::AuthConfig::default(),
             status_snapshot: None,
             webhooks_allow_private: true,
+            webhook_deadline: WEBHOOK_DEADLINE,
         }
     }
 

@@ -111,10 +111,15 @@ pub struct WebhookClient {
 
 impl WebhookClient {
     pub fn new(allow_private: bool) -> anyhow::Result<WebhookClient> {
+        Self::with_deadline(allow_private, crate::config::WEBHOOK_DEADLINE)
+    }
+
+    /// A client whose calls each end after `deadline`.
+    pub fn with_deadline(allow_private: bool, deadline: Duration) -> anyhow::Result<WebhookClient> {
         let mut builder = reqwest::Client::builder()
             .user_agent(concat!("Warroom-Status/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(Duration::from_secs(5))
-            .timeout(Duration::from_secs(10))
+            .timeout(deadline)
             .redirect(reqwest::redirect::Policy::none());
         if !allow_private {
             builder = builder.dns_resolver(Arc::new(PublicOnlyResolver));
