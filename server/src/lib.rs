@@ -6,6 +6,7 @@ pub mod http;
 pub mod identity;
 pub mod jobs;
 pub mod live;
+pub mod outbound;
 pub mod status;
 pub mod telemetry;
 
