@@ -56,6 +56,7 @@ async fn webhooks_ignore_proxies_set_in_the_environment() {
         .post(
             &target_url,
             "delivery-1",
+            &warroom_app::status::store::subscribers::SigningSecret::generate(),
             &serde_json::json!({"type": "test"}),
         )
         .await;

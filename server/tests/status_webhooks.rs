@@ -249,3 +249,188 @@ async fn a_subscriber_dripping_its_answer_times_out_at_the_deadline(pool: PgPool
     assert!(written < 1000, "{written} bytes dripped");
     app.stop().await;
 }
+/// One request as a receiver got it: its `X-Warroom-Signature` and its raw body.
+type Signed = (Option<String>, bytes::Bytes);
+
+/// What an honest receiver got.
+#[derive(Clone, Default)]
+struct Receiver {
+    requests: Arc<Mutex<Vec<Signed>>>,
+}
+
+/// A receiver on a local port that keeps every request and echoes challenges.
+async fn start_receiver() -> (String, Receiver) {
+    let receiver = Receiver::default();
+    let state = receiver.clone();
+    let router = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: axum::http::HeaderMap, body: bytes::Bytes| {
+            let state = state.clone();
+            async move {
+                let signature = headers
+                    .get("x-warroom-signature")
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned);
+                state
+                    .requests
+                    .lock()
+                    .unwrap()
+                    .push((signature, body.clone()));
+                let json: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+                json["challenge"].as_str().unwrap_or("ok").to_string()
+            }
+        }),
+    );
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    (url, receiver)
+}
+
+/// How a receiver checks a delivery, as the README tells it to: `t` within five minutes
+/// of its clock, and `v1` the hex HMAC-SHA256 of "<t>.<raw body>" keyed with the secret,
+/// compared in constant time.
+fn verify(secret: &str, header: &str, body: &[u8], now: i64) -> Result<(), String> {
+    use hmac::Mac as _;
+    let mut timestamp = None;
+    let mut signatures = Vec::new();
+    for part in header.split(',') {
+        match part.split_once('=') {
+            Some(("t", t)) => timestamp = t.parse::<i64>().ok(),
+            Some(("v1", v)) => signatures.push(v.to_string()),
+            _ => {}
+        }
+    }
+    let timestamp = timestamp.ok_or("no timestamp")?;
+    if (now - timestamp).abs() > 300 {
+        return Err(format!("stale timestamp {timestamp}"));
+    }
+    for signature in signatures {
+        let Some(expected) = (0..signature.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(signature.get(i..i + 2)?, 16).ok())
+            .collect::<Option<Vec<u8>>>()
+        else {
+            continue;
+        };
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+        mac.update(format!("{timestamp}.").as_bytes());
+        mac.update(body);
+        if mac.verify_slice(&expected).is_ok() {
+            return Ok(());
+        }
+    }
+    Err("no matching signature".into())
+}
+
+/// The signing secret the "Almost there" page shows.
+fn secret_on(page: &str) -> String {
+    let start = page
+        .find("whsec_")
+        .unwrap_or_else(|| panic!("no signing secret on the page:\n{page}"));
+    page[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
+        .collect()
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn subscribers_can_verify_every_request_with_the_secret_shown_once(pool: PgPool) {
+    let app = TestApp::spawn(pool.clone()).await;
+    let admin = app.signed_in_as("Grace Admin", "admin").await;
+    let component = admin
+        .ok("create_status_component", &[("name", "Checkout")])
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    let (url, receiver) = start_receiver().await;
+    let answer = subscribe(&app, &url).await;
+    assert_eq!(answer.status(), 202);
+    let page = answer.text().await.unwrap();
+    let secret = secret_on(&page);
+    assert!(secret.len() >= 40, "{secret}");
+    assert!(page.contains("X-Warroom-Signature"), "{page}");
+    eventually(
+        "the subscription's confirmation",
+        Duration::from_secs(10),
+        async || {
+            sqlx::query_scalar::<_, bool>("SELECT confirmed_at IS NOT NULL FROM status_subscribers")
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+                .then_some(())
+                .ok_or_else(|| "not confirmed".to_string())
+        },
+    )
+    .await;
+    let starts = chrono::Utc::now() + chrono::Duration::days(1);
+    admin
+        .ok(
+            "schedule_maintenance",
+            &[
+                ("title", "Database upgrade"),
+                ("message", "Checkout may be slow."),
+                ("starts_at", &starts.format("%Y-%m-%dT%H:%M").to_string()),
+                (
+                    "ends_at",
+                    &(starts + chrono::Duration::hours(1))
+                        .format("%Y-%m-%dT%H:%M")
+                        .to_string(),
+                ),
+                ("component_ids[0]", &component.to_string()),
+            ],
+        )
+        .await;
+    let requests = eventually("the delivery", Duration::from_secs(15), async || {
+        let requests = receiver.requests.lock().unwrap().clone();
+        if requests.len() >= 2 {
+            Ok(requests)
+        } else {
+            Err(format!("{} requests", requests.len()))
+        }
+    })
+    .await;
+
+    let now = chrono::Utc::now().timestamp();
+    for (signature, body) in &requests {
+        let text = String::from_utf8_lossy(body);
+        let signature = signature
+            .as_deref()
+            .unwrap_or_else(|| panic!("no X-Warroom-Signature on {text}"));
+        verify(&secret, signature, body, now).unwrap_or_else(|e| panic!("{e}: {text}"));
+        // Tampered bodies, another secret and replays much later fail.
+        let tampered = text.replacen("Database upgrade", "Database upgrades", 1);
+        let tampered = if tampered == text {
+            text.replacen('}', ",\"x\":1}", 1)
+        } else {
+            tampered
+        };
+        assert!(verify(&secret, signature, tampered.as_bytes(), now).is_err());
+        assert!(verify(&format!("{secret}x"), signature, body, now).is_err());
+        assert!(verify(&secret, signature, body, now + 3600).is_err());
+        // The secret travels in no request.
+        assert!(!text.contains(&secret), "{text}");
+    }
+    let kinds: Vec<String> = requests
+        .iter()
+        .map(|(_, body)| {
+            let json: serde_json::Value = serde_json::from_slice(body).unwrap();
+            json["type"]
+                .as_str()
+                .map(str::to_owned)
+                .unwrap_or_else(|| "delivery".into())
+        })
+        .collect();
+    assert_eq!(kinds[0], "subscription_confirmation", "{kinds:?}");
+    assert!(kinds[1..].iter().all(|k| k == "delivery"), "{kinds:?}");
+    // Never shown again: not to admins, not on the status page.
+    let list = admin.ok("get_status_subscribers", &[]).await;
+    assert!(!list.to_string().contains(&secret), "{list}");
+    let status = admin.get("/status").await.text().await.unwrap();
+    assert!(!status.contains(&secret));
+    // Another subscription gets another secret.
+    let (other_url, _other) = start_receiver().await;
+    let other = subscribe(&app, &other_url).await.text().await.unwrap();
+    assert_ne!(secret_on(&other), secret);
+    app.stop().await;
+}

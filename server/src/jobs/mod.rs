@@ -124,7 +124,15 @@ pub async fn build(
                         .map_err(retryable)?;
                     let delivery_id =
                         format!("{}:{}", subject.update_public_id, input.subscriber_id);
-                    match client.post(&recipient.url, &delivery_id, &body).await {
+                    let sent = client
+                        .post(
+                            &recipient.url,
+                            &delivery_id,
+                            &recipient.signing_secret,
+                            &body,
+                        )
+                        .await;
+                    match sent {
                         Ok(_) => {
                             subscribers::record_attempt(
                                 &mut tx,

@@ -2,14 +2,20 @@
 //! that posts to them (Warroom's outbound client: a deadline, a capped answer, no proxy,
 //! no redirects, and — unless allowed — only public addresses, checked at every
 //! connection so a DNS answer cannot point a subscription into the internal network),
-//! the challenge that confirms a subscription and the body of each delivery.
+//! the challenge that confirms a subscription, the body of each delivery and the
+//! signature every request carries.
 
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context};
+use chrono::{DateTime, Utc};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
 use sqlx::PgPool;
 use url::Url;
-use warroom_app::status::store::subscribers::{PendingSubscriber, Recipient, UpdateSubject};
+use warroom_app::status::store::subscribers::{
+    PendingSubscriber, Recipient, SigningSecret, UpdateSubject,
+};
 
 use crate::outbound::{self, Destinations, Limits, OutboundClient};
 use crate::status::site::StatusSite;
@@ -17,6 +23,27 @@ use crate::status::v2;
 
 /// The most of a subscriber's answer that is read (the challenge echo fits easily).
 pub const MAX_ANSWER: usize = 64 * 1024;
+
+/// The header of the signature every request to a subscriber carries.
+pub const SIGNATURE_HEADER: &str = "X-Warroom-Signature";
+
+/// The signature of a request with `body` sent at `at`, Stripe's scheme:
+/// `t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`. The timestamp is signed
+/// too, so a receiver can refuse an old request replayed.
+pub fn signature(secret: &SigningSecret, at: DateTime<Utc>, body: &[u8]) -> String {
+    let timestamp = at.timestamp();
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.expose().as_bytes())
+        .expect("HMAC takes keys of any length");
+    mac.update(format!("{timestamp}.").as_bytes());
+    mac.update(body);
+    let hex: String = mac
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
+    format!("t={timestamp},v1={hex}")
+}
 
 /// Parses a subscriber URL: http(s), a host, no credentials, at most 2,000 characters,
 /// and (unless `allow_private`) not an address inside a private network.
@@ -97,20 +124,26 @@ impl WebhookClient {
         self.allow_private
     }
 
-    /// POSTs a JSON body; any 2xx answer counts as delivered. `delivery_id` lets the
-    /// receiver drop a repeat (a delivery is retried if our record of it failed).
+    /// POSTs a JSON body signed with `secret`; any 2xx answer counts as delivered.
+    /// `delivery_id` lets the receiver drop a repeat (a delivery is retried if our record
+    /// of it failed).
     pub async fn post(
         &self,
         url: &str,
         delivery_id: &str,
+        secret: &SigningSecret,
         body: &serde_json::Value,
     ) -> anyhow::Result<String> {
         parse_subscriber_url(url, self.allow_private).map_err(|e| anyhow!(e))?;
+        // Signed as sent: these exact bytes.
+        let body = serde_json::to_vec(body).context("serialising the request")?;
         let answer = self
             .outbound
             .post(url)
             .header("X-Warroom-Delivery", delivery_id)
-            .json(body)
+            .header(SIGNATURE_HEADER, signature(secret, Utc::now(), &body))
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body)
             .send()
             .await
             .context("posting to the subscriber")?;
@@ -139,7 +172,12 @@ impl WebhookClient {
             "meta": { "unsubscribe": unsubscribe_url(&data.base_url, &pending.unsubscribe_token) },
         });
         let answer = self
-            .post(&pending.url, &format!("challenge:{}", pending.id), &body)
+            .post(
+                &pending.url,
+                &format!("challenge:{}", pending.id),
+                &pending.signing_secret,
+                &body,
+            )
             .await?;
         let echoed = answer.trim() == pending.challenge
             || serde_json::from_str::<serde_json::Value>(&answer)
@@ -216,7 +254,25 @@ pub async fn update_payload(
 
 #[cfg(test)]
 mod tests {
-    use super::{parse_subscriber_url, WebhookClient};
+    use super::{parse_subscriber_url, signature, WebhookClient};
+    use chrono::TimeZone;
+    use warroom_app::status::store::subscribers::SigningSecret;
+
+    #[test]
+    fn signatures_are_stripes_scheme_over_the_timestamp_and_the_raw_body() {
+        let secret = SigningSecret::generate();
+        assert!(secret.expose().starts_with("whsec_"));
+        assert_eq!(secret.expose().len(), 6 + 43);
+        assert_eq!(format!("{secret:?}"), "SigningSecret(…)");
+        assert_ne!(secret, SigningSecret::generate());
+        // Python: hmac.new(b"whsec_test", b'1700000000.{"a":1}', hashlib.sha256).hexdigest()
+        let test_secret = SigningSecret::from("whsec_test".to_string());
+        let at = chrono::Utc.timestamp_opt(1_700_000_000, 0).unwrap();
+        assert_eq!(
+            signature(&test_secret, at, br#"{"a":1}"#),
+            "t=1700000000,v1=38877139021993b830af32feea6e18a8da83eb2f6e49ee50bd9e4cf4ca4d3789"
+        );
+    }
 
     #[tokio::test]
     async fn delivery_errors_say_why_without_the_url() {
@@ -228,6 +284,7 @@ mod tests {
             .post(
                 &format!("http://127.0.0.1:{port}/hooks/secret-token"),
                 "delivery",
+                &SigningSecret::generate(),
                 &serde_json::json!({}),
             )
             .await
