@@ -434,3 +434,125 @@ async fn subscribers_can_verify_every_request_with_the_secret_shown_once(pool: P
     assert_ne!(secret_on(&other), secret);
     app.stop().await;
 }
+#[sqlx::test(migrations = "../migrations")]
+async fn unconfirmed_subscriptions_are_purged_a_week_after_their_last_challenge(pool: PgPool) {
+    use warroom_app::status::store::subscribers::{self, SigningSecret};
+    let mut conn = pool.acquire().await.unwrap();
+    let mut subscribe = async |url: &str| {
+        subscribers::subscribe(
+            &mut conn,
+            url,
+            &warroom_app::random::token::<24>(),
+            &warroom_app::random::token::<24>(),
+            &SigningSecret::generate(),
+        )
+        .await
+        .unwrap()
+    };
+    let failing = subscribe("https://failing.example/hook").await;
+    let confirmed = subscribe("https://confirmed.example/hook").await;
+    let withdrawn = subscribe("https://withdrawn.example/hook").await;
+    let renewed = subscribe("https://renewed.example/hook").await;
+    let stale = subscribe("https://stale.example/hook").await;
+    subscribers::record_error(&pool, failing.id, "timed out")
+        .await
+        .unwrap();
+    assert!(
+        subscribers::confirm(&pool, confirmed.id, &confirmed.challenge)
+            .await
+            .unwrap()
+    );
+    assert!(
+        subscribers::unsubscribe(&pool, &withdrawn.unsubscribe_token)
+            .await
+            .unwrap()
+    );
+    // Two whose last challenge was ten days ago; one of them is subscribed again now.
+    sqlx::query(
+        "UPDATE status_subscribers SET last_challenge_at = now() - interval '10 days'
+         WHERE id = ANY($1)",
+    )
+    .bind(vec![renewed.id, stale.id])
+    .execute(&pool)
+    .await
+    .unwrap();
+    subscribe("https://renewed.example/hook").await;
+
+    let remaining = async || -> Vec<String> {
+        sqlx::query_scalar("SELECT url FROM status_subscribers ORDER BY id")
+            .fetch_all(&pool)
+            .await
+            .unwrap()
+    };
+    let now = chrono::Utc::now();
+    let mut conn = pool.acquire().await.unwrap();
+    let purged = subscribers::purge_unconfirmed(&mut conn, now)
+        .await
+        .unwrap();
+    assert_eq!(purged, 1, "only the stale one");
+    assert_eq!(
+        remaining().await,
+        [
+            "https://failing.example/hook",
+            "https://confirmed.example/hook",
+            "https://withdrawn.example/hook",
+            "https://renewed.example/hook",
+        ]
+    );
+    let almost_a_week = now + chrono::Duration::days(7) - chrono::Duration::minutes(5);
+    assert_eq!(
+        subscribers::purge_unconfirmed(&mut conn, almost_a_week)
+            .await
+            .unwrap(),
+        0
+    );
+    let after_a_week = now + chrono::Duration::days(7) + chrono::Duration::minutes(5);
+    assert_eq!(
+        subscribers::purge_unconfirmed(&mut conn, after_a_week)
+            .await
+            .unwrap(),
+        3
+    );
+    assert_eq!(remaining().await, ["https://confirmed.example/hook"]);
+    // Much later, a confirmed subscriber is still there.
+    let next_year = now + chrono::Duration::days(365);
+    assert_eq!(
+        subscribers::purge_unconfirmed(&mut conn, next_year)
+            .await
+            .unwrap(),
+        0
+    );
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn every_replica_purges_stale_unconfirmed_subscriptions_by_itself(pool: PgPool) {
+    use warroom_app::status::store::subscribers::{self, SigningSecret};
+    let mut conn = pool.acquire().await.unwrap();
+    let stale = subscribers::subscribe(
+        &mut conn,
+        "https://stale.example/hook",
+        "challenge",
+        "unsubscribe-token",
+        &SigningSecret::generate(),
+    )
+    .await
+    .unwrap();
+    sqlx::query(
+        "UPDATE status_subscribers SET last_challenge_at = now() - interval '8 days'
+         WHERE id = $1",
+    )
+    .bind(stale.id)
+    .execute(&pool)
+    .await
+    .unwrap();
+    let app = TestApp::spawn(pool.clone()).await;
+    eventually("the purge", Duration::from_secs(15), async || {
+        let left: i64 = sqlx::query_scalar("SELECT count(*) FROM status_subscribers")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        (left == 0).then_some(()).ok_or(format!("{left} left"))
+    })
+    .await;
+    app.stop().await;
+}

@@ -93,7 +93,8 @@ pub async fn subscribe(
         Some(row) => {
             sqlx::query!(
                 "UPDATE status_subscribers
-                 SET challenge = $2, unsubscribe_token = $3, signing_secret = $4, last_error = NULL
+                 SET challenge = $2, unsubscribe_token = $3, signing_secret = $4, last_error = NULL,
+                     last_challenge_at = now()
                  WHERE id = $1",
                 row.id,
                 challenge,
@@ -158,16 +159,41 @@ pub async fn confirm(pool: &PgPool, id: i64, challenge: &str) -> Result<bool, Ap
         == 1)
 }
 
-/// Keeps the latest failure of a subscriber for whoever operates Warroom.
+/// Keeps the latest failure of a subscriber's challenge for whoever operates Warroom (and
+/// when it happened: a subscription never confirmed is purged a week later).
 pub async fn record_error(pool: &PgPool, id: i64, error: &str) -> Result<(), AppError> {
     sqlx::query!(
-        "UPDATE status_subscribers SET last_error = $2 WHERE id = $1",
+        "UPDATE status_subscribers SET last_error = $2, last_challenge_at = now() WHERE id = $1",
         id,
         error
     )
     .execute(pool)
     .await?;
     Ok(())
+}
+
+/// How long a subscription that was never confirmed is kept after its last challenge
+/// was sent or failed (its retries end within minutes).
+pub const UNCONFIRMED_KEPT_FOR: chrono::TimeDelta = chrono::TimeDelta::days(7);
+
+/// Deletes the subscriptions never confirmed whose last challenge is older than
+/// [`UNCONFIRMED_KEPT_FOR`] at `now`, so anonymous sign-ups cannot grow the table forever;
+/// returns how many. One statement: replicas running it together each delete a row once,
+/// and one subscribed again meanwhile (its challenge time renewed) stays.
+pub async fn purge_unconfirmed(
+    conn: &mut PgConnection,
+    now: DateTime<Utc>,
+) -> Result<u64, AppError> {
+    let cutoff = now - UNCONFIRMED_KEPT_FOR;
+    Ok(sqlx::query!(
+        "DELETE FROM status_subscribers s
+         WHERE s.confirmed_at IS NULL AND s.last_challenge_at < $1
+           AND NOT EXISTS (SELECT 1 FROM status_deliveries d WHERE d.subscriber_id = s.id)",
+        cutoff as _
+    )
+    .execute(conn)
+    .await?
+    .rows_affected())
 }
 
 /// Ends the subscription that `token` belongs to. `false` when there is none.
