@@ -672,6 +672,57 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn requests_carry_their_headers_and_body_and_answers_parse() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let router = axum::Router::new().fallback(
+            |headers: axum::http::HeaderMap, body: bytes::Bytes| async move {
+                let header = |name: &str| {
+                    headers
+                        .get(name)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default()
+                        .to_string()
+                };
+                axum::Json(serde_json::json!({
+                    "authorization": header("authorization"),
+                    "content_type": header("content-type"),
+                    "user_agent": header("user-agent"),
+                    "x_custom": header("x-custom"),
+                    "body": String::from_utf8_lossy(&body),
+                }))
+            },
+        );
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        let answer = any_address(1024)
+            .post(&format!("{base}/echo"))
+            .bearer_auth("t0ken")
+            .header("X-Custom", "yes")
+            .json(&serde_json::json!({"a": 1}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status, 200);
+        let echoed: serde_json::Value = answer.json().unwrap();
+        assert_eq!(
+            echoed,
+            serde_json::json!({
+                "authorization": "Bearer t0ken",
+                "content_type": "application/json",
+                "user_agent": "test",
+                "x_custom": "yes",
+                "body": r#"{"a":1}"#,
+            })
+        );
+        let err = any_address(1024).get("not a url").send().await.unwrap_err();
+        assert!(matches!(err, OutboundError::Destination(_)), "{err}");
+        let not_json = serve(|| Response::new(Body::from("<html>"))).await;
+        let answer = any_address(1024).get(&not_json).send().await.unwrap();
+        let err = answer.json::<serde_json::Value>().unwrap_err();
+        assert!(err.to_string().contains("not the expected JSON"), "{err}");
+    }
+
+    #[tokio::test]
     async fn a_dripping_answer_ends_at_the_deadline() {
         let drip = serve(|| {
             let drops = futures::stream::iter(0..100).then(|_| async {
