@@ -6,6 +6,7 @@ pub mod http;
 pub mod identity;
 pub mod jobs;
 pub mod live;
+pub mod outbound;
 pub mod status;
 pub mod telemetry;
 
@@ -139,7 +140,10 @@ async fn start_app(
             }
         }
     }
-    let webhooks = jobs::webhooks::WebhookClient::new(config.webhooks_allow_private)?;
+    let webhooks = jobs::webhooks::WebhookClient::with_deadline(
+        config.webhooks_allow_private,
+        config.webhook_deadline,
+    )?;
     // The job workers hold two listening connections per job and one per running task:
     // their own pool keeps them from starving requests.
     let jobs_pool = sqlx::postgres::PgPoolOptions::new()

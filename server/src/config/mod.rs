@@ -5,10 +5,14 @@ pub mod auth;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::{bail, Context};
 use leptos::prelude::LeptosOptions;
 use secrecy::SecretString;
+
+/// How long one webhook call may take by default.
+pub const WEBHOOK_DEADLINE: Duration = Duration::from_secs(10);
 
 /// Everything the server is told from outside.
 #[derive(Debug, Clone)]
@@ -49,6 +53,9 @@ pub struct Config {
     /// Live room streams one sign-in may hold open at once (`WARROOM_LIVE_STREAMS_PER_SIGN_IN`,
     /// default 10: tabs of one browser; load tests raise it).
     pub live_streams_per_sign_in: i64,
+    /// How long one webhook call may take, connecting, sending and reading the answer
+    /// together (10 s; tests shorten it).
+    pub webhook_deadline: Duration,
 }
 
 impl Config {
@@ -122,6 +129,7 @@ impl Config {
                     .context("WARROOM_LIVE_STREAMS_PER_SIGN_IN must be a number")?,
                 None => 10,
             },
+            webhook_deadline: WEBHOOK_DEADLINE,
         })
     }
 
@@ -143,6 +151,7 @@ impl Config {
             allowed_hosts: Vec::new(),
             account_rate_per_minute: 600,
             live_streams_per_sign_in: 10,
+            webhook_deadline: WEBHOOK_DEADLINE,
         }
         .with_generous_sign_in_rate()
     }

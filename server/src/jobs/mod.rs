@@ -1,5 +1,6 @@
 //! Background work, on every replica: the `underway` job workers (subscriber fan-out,
-//! webhook deliveries, subscription challenges) and the maintenance clock.
+//! webhook deliveries, subscription challenges), the maintenance clock and the purge of
+//! subscriptions never confirmed.
 //!
 //! Why `underway`: it is a Postgres queue (no new service to run), enqueues through any
 //! sqlx executor — so a job commits or rolls back with the change that caused it — claims
@@ -42,6 +43,9 @@ pub struct ConfirmSubscriber {
 
 /// How often each replica moves maintenance windows that are due.
 const MAINTENANCE_PERIOD: Duration = Duration::from_secs(5);
+
+/// How often each replica deletes subscriptions never confirmed (kept a week).
+const PURGE_PERIOD: Duration = Duration::from_secs(3600);
 
 /// Delivery retries: 1 s, 2 s, 4 s … up to an hour apart, 20 attempts (about 14 hours).
 fn delivery_retries() -> RetryPolicy {
@@ -124,7 +128,15 @@ pub async fn build(
                         .map_err(retryable)?;
                     let delivery_id =
                         format!("{}:{}", subject.update_public_id, input.subscriber_id);
-                    match client.post(&recipient.url, &delivery_id, &body).await {
+                    let sent = client
+                        .post(
+                            &recipient.url,
+                            &delivery_id,
+                            &recipient.signing_secret,
+                            &body,
+                        )
+                        .await;
+                    match sent {
                         Ok(_) => {
                             subscribers::record_attempt(
                                 &mut tx,
@@ -253,7 +265,12 @@ impl ServerJobs {
             )),
             tokio::spawn(run_worker(self.deliver.worker(), shutdown.clone())),
             tokio::spawn(run_worker(self.confirm.worker(), shutdown.clone())),
-            tokio::spawn(maintenance_clock(pool, self.app.clone(), shutdown)),
+            tokio::spawn(maintenance_clock(
+                pool.clone(),
+                self.app.clone(),
+                shutdown.clone(),
+            )),
+            tokio::spawn(purge_unconfirmed_subscribers(pool, shutdown)),
         ]
     }
 }
@@ -291,6 +308,25 @@ async fn maintenance_clock(pool: PgPool, jobs: Jobs, shutdown: CancellationToken
                 }
             }
             Err(err) => tracing::warn!(error = %err, "could not move due maintenance"),
+        }
+    })
+    .await;
+}
+
+/// Deletes stale unconfirmed subscriptions, on every replica (each row goes once).
+async fn purge_unconfirmed_subscribers(pool: PgPool, shutdown: CancellationToken) {
+    crate::every(PURGE_PERIOD, shutdown, || async {
+        let purged = async {
+            let mut conn = pool.acquire().await?;
+            subscribers::purge_unconfirmed(&mut conn, Utc::now()).await
+        }
+        .await;
+        match purged {
+            Ok(0) => {}
+            Ok(count) => tracing::info!(count, "unconfirmed status subscriptions deleted"),
+            Err(err) => {
+                tracing::warn!(error = %err, "could not delete unconfirmed status subscriptions")
+            }
         }
     })
     .await;

@@ -1,47 +1,48 @@
-//! Outgoing webhooks to status-page subscribers: which URLs may be subscribed, the HTTP
-//! client that posts to them (short timeouts, no redirects, and — unless allowed —
-//! no private, loopback or link-local addresses, checked on every connection so a DNS
-//! answer cannot point a subscription into the internal network), the challenge that
-//! confirms a subscription and the body of each delivery.
+//! Outgoing webhooks to status-page subscribers: which URLs may be subscribed, the client
+//! that posts to them (Warroom's outbound client: a deadline, a capped answer, no proxy,
+//! no redirects, and — unless allowed — only public addresses, checked at every
+//! connection so a DNS answer cannot point a subscription into the internal network),
+//! the challenge that confirms a subscription, the body of each delivery and the
+//! signature every request carries.
 
-use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context};
-use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+use chrono::{DateTime, Utc};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
 use sqlx::PgPool;
 use url::Url;
-use warroom_app::status::store::subscribers::{PendingSubscriber, Recipient, UpdateSubject};
+use warroom_app::status::store::subscribers::{
+    PendingSubscriber, Recipient, SigningSecret, UpdateSubject,
+};
 
+use crate::outbound::{self, Destinations, Limits, OutboundClient};
 use crate::status::site::StatusSite;
 use crate::status::v2;
 
-/// Whether an address is one the public internet can reach.
-fn is_public(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => {
-            !(v4.is_private()
-                || v4.is_loopback()
-                || v4.is_link_local()
-                || v4.is_unspecified()
-                || v4.is_broadcast()
-                || v4.is_documentation()
-                || v4.octets()[0] == 100 && (v4.octets()[1] & 0xc0) == 64 // carrier-grade NAT
-                || v4.octets()[0] >= 224)
-        }
-        IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return is_public(IpAddr::V4(v4));
-            }
-            let first = v6.segments()[0];
-            !(v6.is_loopback()
-                || v6.is_unspecified()
-                || v6.is_multicast()
-                || (first & 0xfe00) == 0xfc00 // unique local
-                || (first & 0xffc0) == 0xfe80) // link local
-        }
-    }
+/// The most of a subscriber's answer that is read (the challenge echo fits easily).
+pub const MAX_ANSWER: usize = 64 * 1024;
+
+/// The header of the signature every request to a subscriber carries.
+pub const SIGNATURE_HEADER: &str = "X-Warroom-Signature";
+
+/// The signature of a request with `body` sent at `at`, Stripe's scheme:
+/// `t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`. The timestamp is signed
+/// too, so a receiver can refuse an old request replayed.
+pub fn signature(secret: &SigningSecret, at: DateTime<Utc>, body: &[u8]) -> String {
+    let timestamp = at.timestamp();
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.expose().as_bytes())
+        .expect("HMAC takes keys of any length");
+    mac.update(format!("{timestamp}.").as_bytes());
+    mac.update(body);
+    let hex: String = mac
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
+    format!("t={timestamp},v1={hex}")
 }
 
 /// Parses a subscriber URL: http(s), a host, no credentials, at most 2,000 characters,
@@ -68,59 +69,52 @@ pub fn parse_subscriber_url(value: &str, allow_private: bool) -> Result<Url, Str
     };
     if !allow_private {
         let literal = match host {
-            url::Host::Ipv4(ip) => Some(IpAddr::V4(ip)),
-            url::Host::Ipv6(ip) => Some(IpAddr::V6(ip)),
-            url::Host::Domain(name) if name.eq_ignore_ascii_case("localhost") => {
+            url::Host::Ipv4(ip) => Some(ip.into()),
+            url::Host::Ipv6(ip) => Some(ip.into()),
+            url::Host::Domain(name) if outbound::is_localhost_name(name) => {
                 return Err("Updates cannot be sent to this machine.".into())
             }
             url::Host::Domain(_) => None,
         };
-        if literal.is_some_and(|ip| !is_public(ip)) {
+        if literal.is_some_and(|ip| !outbound::address::is_public(ip)) {
             return Err("Updates can only be sent to public internet addresses.".into());
         }
     }
     Ok(url)
 }
 
-/// Resolves names with the system resolver and drops private addresses.
-struct PublicOnlyResolver;
-
-impl Resolve for PublicOnlyResolver {
-    fn resolve(&self, name: Name) -> Resolving {
-        Box::pin(async move {
-            let host = format!("{}:0", name.as_str());
-            let addresses: Vec<SocketAddr> = tokio::net::lookup_host(host)
-                .await?
-                .filter(|a| is_public(a.ip()))
-                .collect();
-            if addresses.is_empty() {
-                return Err(format!("{} has no public address", name.as_str()).into());
-            }
-            let addrs: Addrs = Box::new(addresses.into_iter());
-            Ok(addrs)
-        })
-    }
-}
-
 /// The client that talks to subscribers.
 #[derive(Clone)]
 pub struct WebhookClient {
-    http: reqwest::Client,
+    outbound: OutboundClient,
     allow_private: bool,
 }
 
 impl WebhookClient {
     pub fn new(allow_private: bool) -> anyhow::Result<WebhookClient> {
-        let mut builder = reqwest::Client::builder()
-            .user_agent(concat!("Warroom-Status/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(Duration::from_secs(5))
-            .timeout(Duration::from_secs(10))
-            .redirect(reqwest::redirect::Policy::none());
-        if !allow_private {
-            builder = builder.dns_resolver(Arc::new(PublicOnlyResolver));
-        }
+        Self::with_deadline(allow_private, crate::config::WEBHOOK_DEADLINE)
+    }
+
+    /// A client whose calls each end after `deadline`.
+    pub fn with_deadline(allow_private: bool, deadline: Duration) -> anyhow::Result<WebhookClient> {
+        let destinations = if allow_private {
+            Destinations::AnyAddress
+        } else {
+            Destinations::PublicOnly
+        };
+        let limits = Limits {
+            deadline,
+            connect_timeout: Duration::from_secs(5).min(deadline),
+            max_answer: MAX_ANSWER,
+        };
+        let outbound = OutboundClient::new(
+            destinations,
+            limits,
+            concat!("Warroom-Status/", env!("CARGO_PKG_VERSION")),
+        )
+        .context("building the webhook client")?;
         Ok(WebhookClient {
-            http: builder.build().context("building the webhook client")?,
+            outbound,
             allow_private,
         })
     }
@@ -130,30 +124,33 @@ impl WebhookClient {
         self.allow_private
     }
 
-    /// POSTs a JSON body; any 2xx answer counts as delivered. `delivery_id` lets the
-    /// receiver drop a repeat (a delivery is retried if our record of it failed).
+    /// POSTs a JSON body signed with `secret`; any 2xx answer counts as delivered.
+    /// `delivery_id` lets the receiver drop a repeat (a delivery is retried if our record
+    /// of it failed).
     pub async fn post(
         &self,
         url: &str,
         delivery_id: &str,
+        secret: &SigningSecret,
         body: &serde_json::Value,
     ) -> anyhow::Result<String> {
         parse_subscriber_url(url, self.allow_private).map_err(|e| anyhow!(e))?;
-        let response = self
-            .http
+        // Signed as sent: these exact bytes.
+        let body = serde_json::to_vec(body).context("serialising the request")?;
+        let answer = self
+            .outbound
             .post(url)
             .header("X-Warroom-Delivery", delivery_id)
-            .json(body)
+            .header(SIGNATURE_HEADER, signature(secret, Utc::now(), &body))
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body)
             .send()
             .await
-            .map_err(|e| anyhow!("could not reach the subscriber: {}", without_url(e)))?;
-        let status = response.status();
-        if !status.is_success() {
-            bail!("the subscriber answered {status}");
+            .context("posting to the subscriber")?;
+        if !answer.status.is_success() {
+            bail!("the subscriber answered {}", answer.status);
         }
-        // At most 64 KiB of the answer matters (the challenge echo).
-        let bytes = response.bytes().await.unwrap_or_default();
-        Ok(String::from_utf8_lossy(&bytes[..bytes.len().min(65_536)]).into_owned())
+        Ok(answer.text())
     }
 
     /// Sends a new subscription its challenge; it must answer 2xx with the challenge as
@@ -175,7 +172,12 @@ impl WebhookClient {
             "meta": { "unsubscribe": unsubscribe_url(&data.base_url, &pending.unsubscribe_token) },
         });
         let answer = self
-            .post(&pending.url, &format!("challenge:{}", pending.id), &body)
+            .post(
+                &pending.url,
+                &format!("challenge:{}", pending.id),
+                &pending.signing_secret,
+                &body,
+            )
             .await?;
         let echoed = answer.trim() == pending.challenge
             || serde_json::from_str::<serde_json::Value>(&answer)
@@ -192,26 +194,6 @@ impl WebhookClient {
             bail!("the subscriber did not answer with the challenge")
         }
     }
-}
-
-/// Errors without the URL (it may carry a token of the subscriber's), with their causes
-/// ("error sending request" alone does not tell a refused connection from a DNS failure).
-fn without_url(err: reqwest::Error) -> String {
-    if err.is_timeout() {
-        return "timed out".into();
-    }
-    let err = err.without_url();
-    let mut text = err.to_string();
-    let mut cause = std::error::Error::source(&err);
-    while let Some(next) = cause {
-        let next_text = next.to_string();
-        if !text.contains(&next_text) {
-            text.push_str(": ");
-            text.push_str(&next_text);
-        }
-        cause = next.source();
-    }
-    text
 }
 
 /// Where a subscriber ends its subscription.
@@ -272,19 +254,42 @@ pub async fn update_payload(
 
 #[cfg(test)]
 mod tests {
-    use super::{parse_subscriber_url, without_url};
+    use super::{parse_subscriber_url, signature, WebhookClient};
+    use chrono::TimeZone;
+    use warroom_app::status::store::subscribers::SigningSecret;
+
+    #[test]
+    fn signatures_are_stripes_scheme_over_the_timestamp_and_the_raw_body() {
+        let secret = SigningSecret::generate();
+        assert!(secret.expose().starts_with("whsec_"));
+        assert_eq!(secret.expose().len(), 6 + 43);
+        assert_eq!(format!("{secret:?}"), "SigningSecret(…)");
+        assert_ne!(secret, SigningSecret::generate());
+        // Python: hmac.new(b"whsec_test", b'1700000000.{"a":1}', hashlib.sha256).hexdigest()
+        let test_secret = SigningSecret::from("whsec_test".to_string());
+        let at = chrono::Utc.timestamp_opt(1_700_000_000, 0).unwrap();
+        assert_eq!(
+            signature(&test_secret, at, br#"{"a":1}"#),
+            "t=1700000000,v1=38877139021993b830af32feea6e18a8da83eb2f6e49ee50bd9e4cf4ca4d3789"
+        );
+    }
 
     #[tokio::test]
     async fn delivery_errors_say_why_without_the_url() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         drop(listener);
-        let err = reqwest::Client::new()
-            .post(format!("http://127.0.0.1:{port}/hooks/secret-token"))
-            .send()
+        let err = WebhookClient::new(true)
+            .unwrap()
+            .post(
+                &format!("http://127.0.0.1:{port}/hooks/secret-token"),
+                "delivery",
+                &SigningSecret::generate(),
+                &serde_json::json!({}),
+            )
             .await
             .unwrap_err();
-        let text = without_url(err);
+        let text = format!("{err:#}");
         assert!(text.contains("Connection refused"), "{text}");
         assert!(!text.contains("secret-token"), "{text}");
     }
@@ -306,5 +311,60 @@ mod tests {
             assert!(parse_subscriber_url(bad, false).is_err(), "{bad} accepted");
         }
         assert!(parse_subscriber_url("http://127.0.0.1:8080/", true).is_ok());
+    }
+
+    /// Every spelling of a non-public address the security review tried (V6, attack table
+    /// rows 39–41): refused by the parser, or — names — refused when they are resolved.
+    #[test]
+    fn subscriber_urls_in_every_spelling_of_a_non_public_address_are_refused() {
+        let accepted = [
+            // Row 39: refused before, and still.
+            "http://127.0.0.1/",
+            "http://127.1/",
+            "http://2130706433/",
+            "http://0x7f000001/",
+            "http://017700000001/",
+            "http://0.0.0.0/",
+            "http://0/",
+            "http://[::1]/",
+            "http://[::ffff:127.0.0.1]/",
+            "http://[::ffff:7f00:1]/",
+            "http://[0:0:0:0:0:ffff:127.0.0.1]/",
+            "http://[::]/",
+            "http://localhost/",
+            "http://LOCALHOST/",
+            "http://169.254.169.254/latest/meta-data",
+            "http://10.0.0.1/",
+            "http://172.16.0.1/",
+            "http://172.31.255.255/",
+            "http://192.168.1.1/",
+            "http://100.64.0.1/",
+            "http://[fd00::1]/",
+            "http://127.0.0.1:3100/",
+            // Row 41 and V6: accepted before.
+            "http://[64:ff9b::7f00:1]/",
+            "http://[::127.0.0.1]/",
+            "http://[fec0::1]/",
+            "http://0.0.0.1:3100/",
+            "http://198.18.0.1/",
+            "http://[2002:c0a8:101::1]/",
+            "http://[2001:db8::1]/",
+            "http://192.0.0.1/",
+            "http://[64:ff9b:1::a00:1]/",
+            // Row 40: a name for this machine.
+            "http://localhost./",
+            "http://warroom.localhost/",
+        ]
+        .into_iter()
+        .filter(|bad| {
+            !parse_subscriber_url(bad, false)
+                .is_err_and(|e| e.contains("public") || e.contains("this machine"))
+        })
+        .collect::<Vec<_>>();
+        assert!(accepted.is_empty(), "accepted: {accepted:?}");
+        // Names are only known when resolved (at every connection, see `outbound`).
+        for name in ["http://vm/", "http://runsc/", "http://127.0.0.1.nip.io/"] {
+            assert!(parse_subscriber_url(name, false).is_ok(), "{name}");
+        }
     }
 }

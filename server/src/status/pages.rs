@@ -222,6 +222,27 @@ pub fn message_page(data: &PublicData, title: &str, message: &str) -> String {
         title,
         message,
         unsubscribe_token: None,
+        signing_secret: None,
+    }
+    .render()
+    .expect("status templates only write to a String")
+}
+
+/// The answer to a subscription: the challenge is on its way to `url`, and the signing
+/// secret — shown this once — with how a receiver checks a signature.
+pub fn subscribed_page(data: &PublicData, url: &str, signing_secret: &str) -> String {
+    MessagePage {
+        f: Frame::new(
+            data,
+            format!("Almost there · {} status", data.branding.name),
+            None,
+        ),
+        title: "Almost there",
+        message: &format!(
+            "We are sending a challenge to {url}. Once it answers with the challenge, it receives every update on this page. Each delivery carries a link to unsubscribe."
+        ),
+        unsubscribe_token: None,
+        signing_secret: Some(signing_secret),
     }
     .render()
     .expect("status templates only write to a String")
@@ -239,6 +260,7 @@ pub fn unsubscribe_page(data: &PublicData, token: &str) -> String {
         title: "Unsubscribe",
         message: "Stop sending this page's updates to the subscribed URL?",
         unsubscribe_token: Some(token),
+        signing_secret: None,
     }
     .render()
     .expect("status templates only write to a String")
@@ -319,6 +341,8 @@ struct MessagePage<'a> {
     message: &'a str,
     /// Set on the unsubscribe page: the form that confirms it.
     unsubscribe_token: Option<&'a str>,
+    /// Set on the answer to a subscription: the secret its requests are signed with.
+    signing_secret: Option<&'a str>,
 }
 
 /// What every page has around its content.

@@ -14,7 +14,7 @@ use sqlx::PgPool;
 use warroom_app::auth::request::Source;
 use warroom_app::limits::{self as rate_limits, Verdict};
 use warroom_app::random::token;
-use warroom_app::status::store::subscribers;
+use warroom_app::status::store::subscribers::{self, SigningSecret};
 
 use super::site::{self, StatusSite};
 use crate::jobs::{webhooks, ConfirmSubscriber, ServerJobs};
@@ -147,10 +147,17 @@ async fn subscribe(
             return current.message(StatusCode::UNPROCESSABLE_ENTITY, "Check the URL", &message)
         }
     };
+    let signing_secret = SigningSecret::generate();
     let result = async {
         let mut tx = backend.pool.begin().await?;
-        let pending =
-            subscribers::subscribe(&mut tx, url.as_str(), &token::<24>(), &token::<24>()).await?;
+        let pending = subscribers::subscribe(
+            &mut tx,
+            url.as_str(),
+            &token::<24>(),
+            &token::<24>(),
+            &signing_secret,
+        )
+        .await?;
         backend
             .jobs
             .confirm
@@ -167,12 +174,10 @@ async fn subscribe(
     }
     .await;
     match result {
-        Ok(_) => current.message(
+        // The only time the secret is shown (the page is sent with `no-store`).
+        Ok(_) => current.html(
             StatusCode::ACCEPTED,
-            "Almost there",
-            &format!(
-                "We are sending a challenge to {url}. Once it answers with the challenge, it receives every update on this page. Each delivery carries a link to unsubscribe."
-            ),
+            super::pages::subscribed_page(&current.data, url.as_str(), signing_secret.expose()),
         ),
         Err(warroom_app::error::AppError::Conflict(message)) => {
             current.message(StatusCode::CONFLICT, "Already subscribed", &message)

@@ -7,7 +7,38 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
 
 use crate::error::AppError;
+use crate::random::token;
 use crate::status::model::{url_hint, SubscriberInfo};
+
+/// The key a subscriber checks every request from Warroom with (HMAC-SHA256): shown to
+/// whoever subscribes, once, and never again. `Debug` does not print it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SigningSecret(String);
+
+impl SigningSecret {
+    /// A fresh secret: `whsec_` and 32 random bytes, base64url.
+    pub fn generate() -> SigningSecret {
+        SigningSecret(format!("whsec_{}", token::<32>()))
+    }
+
+    /// The secret itself, to sign with or to show the subscriber.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A secret known already (read back, or a receiver's in tests).
+impl From<String> for SigningSecret {
+    fn from(secret: String) -> Self {
+        SigningSecret(secret)
+    }
+}
+
+impl std::fmt::Debug for SigningSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SigningSecret(…)")
+    }
+}
 
 /// A new subscription, to be confirmed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -16,6 +47,7 @@ pub struct PendingSubscriber {
     pub url: String,
     pub challenge: String,
     pub unsubscribe_token: String,
+    pub signing_secret: SigningSecret,
 }
 
 /// A subscriber a delivery goes to.
@@ -23,6 +55,7 @@ pub struct PendingSubscriber {
 pub struct Recipient {
     pub url: String,
     pub unsubscribe_token: String,
+    pub signing_secret: SigningSecret,
     pub active: bool,
     pub delivered_at: Option<DateTime<Utc>>,
 }
@@ -36,13 +69,15 @@ pub struct UpdateSubject {
 }
 
 /// Records a subscription of `url` (already checked by the caller) with fresh random
-/// `challenge` and `unsubscribe_token`. A URL already subscribed and confirmed is a
-/// conflict; an unconfirmed one gets a new challenge.
+/// `challenge`, `unsubscribe_token` and `signing_secret`. A URL already subscribed and
+/// confirmed is a conflict; an unconfirmed one gets a new challenge and secret (whoever
+/// subscribes it now is shown the new secret).
 pub async fn subscribe(
     conn: &mut PgConnection,
     url: &str,
     challenge: &str,
     unsubscribe_token: &str,
+    signing_secret: &SigningSecret,
 ) -> Result<PendingSubscriber, AppError> {
     let existing = sqlx::query!(
         r#"SELECT id, confirmed_at AS "confirmed_at: DateTime<Utc>" FROM status_subscribers
@@ -57,11 +92,14 @@ pub async fn subscribe(
         }
         Some(row) => {
             sqlx::query!(
-                "UPDATE status_subscribers SET challenge = $2, unsubscribe_token = $3, last_error = NULL
+                "UPDATE status_subscribers
+                 SET challenge = $2, unsubscribe_token = $3, signing_secret = $4, last_error = NULL,
+                     last_challenge_at = now()
                  WHERE id = $1",
                 row.id,
                 challenge,
-                unsubscribe_token
+                unsubscribe_token,
+                signing_secret.expose()
             )
             .execute(&mut *conn)
             .await?;
@@ -69,11 +107,12 @@ pub async fn subscribe(
         }
         None => {
             sqlx::query_scalar!(
-                "INSERT INTO status_subscribers (url, challenge, unsubscribe_token)
-                 VALUES ($1, $2, $3) RETURNING id",
+                "INSERT INTO status_subscribers (url, challenge, unsubscribe_token, signing_secret)
+                 VALUES ($1, $2, $3, $4) RETURNING id",
                 url,
                 challenge,
-                unsubscribe_token
+                unsubscribe_token,
+                signing_secret.expose()
             )
             .fetch_one(&mut *conn)
             .await?
@@ -84,19 +123,26 @@ pub async fn subscribe(
         url: url.to_string(),
         challenge: challenge.to_string(),
         unsubscribe_token: unsubscribe_token.to_string(),
+        signing_secret: signing_secret.clone(),
     })
 }
 
 /// The subscription to confirm, unless it was confirmed, replaced or withdrawn since.
 pub async fn pending(pool: &PgPool, id: i64) -> Result<Option<PendingSubscriber>, AppError> {
-    Ok(sqlx::query_as!(
-        PendingSubscriber,
-        "SELECT id, url, challenge, unsubscribe_token FROM status_subscribers
+    Ok(sqlx::query!(
+        "SELECT id, url, challenge, unsubscribe_token, signing_secret FROM status_subscribers
          WHERE id = $1 AND confirmed_at IS NULL AND unsubscribed_at IS NULL",
         id
     )
     .fetch_optional(pool)
-    .await?)
+    .await?
+    .map(|row| PendingSubscriber {
+        id: row.id,
+        url: row.url,
+        challenge: row.challenge,
+        unsubscribe_token: row.unsubscribe_token,
+        signing_secret: SigningSecret(row.signing_secret),
+    }))
 }
 
 /// Marks a subscription confirmed (its URL answered with the challenge).
@@ -113,16 +159,41 @@ pub async fn confirm(pool: &PgPool, id: i64, challenge: &str) -> Result<bool, Ap
         == 1)
 }
 
-/// Keeps the latest failure of a subscriber for whoever operates Warroom.
+/// Keeps the latest failure of a subscriber's challenge for whoever operates Warroom (and
+/// when it happened: a subscription never confirmed is purged a week later).
 pub async fn record_error(pool: &PgPool, id: i64, error: &str) -> Result<(), AppError> {
     sqlx::query!(
-        "UPDATE status_subscribers SET last_error = $2 WHERE id = $1",
+        "UPDATE status_subscribers SET last_error = $2, last_challenge_at = now() WHERE id = $1",
         id,
         error
     )
     .execute(pool)
     .await?;
     Ok(())
+}
+
+/// How long a subscription that was never confirmed is kept after its last challenge
+/// was sent or failed (its retries end within minutes).
+pub const UNCONFIRMED_KEPT_FOR: chrono::TimeDelta = chrono::TimeDelta::days(7);
+
+/// Deletes the subscriptions never confirmed whose last challenge is older than
+/// [`UNCONFIRMED_KEPT_FOR`] at `now`, so anonymous sign-ups cannot grow the table forever;
+/// returns how many. One statement: replicas running it together each delete a row once,
+/// and one subscribed again meanwhile (its challenge time renewed) stays.
+pub async fn purge_unconfirmed(
+    conn: &mut PgConnection,
+    now: DateTime<Utc>,
+) -> Result<u64, AppError> {
+    let cutoff = now - UNCONFIRMED_KEPT_FOR;
+    Ok(sqlx::query!(
+        "DELETE FROM status_subscribers s
+         WHERE s.confirmed_at IS NULL AND s.last_challenge_at < $1
+           AND NOT EXISTS (SELECT 1 FROM status_deliveries d WHERE d.subscriber_id = s.id)",
+        cutoff as _
+    )
+    .execute(conn)
+    .await?
+    .rows_affected())
 }
 
 /// Ends the subscription that `token` belongs to. `false` when there is none.
@@ -186,7 +257,7 @@ pub async fn recipient(
     subscriber_id: i64,
 ) -> Result<Option<Recipient>, AppError> {
     Ok(sqlx::query!(
-        r#"SELECT s.url, s.unsubscribe_token, s.unsubscribed_at IS NULL AS "active!",
+        r#"SELECT s.url, s.unsubscribe_token, s.signing_secret, s.unsubscribed_at IS NULL AS "active!",
                   d.delivered_at AS "delivered_at: DateTime<Utc>"
            FROM status_deliveries d JOIN status_subscribers s ON s.id = d.subscriber_id
            WHERE d.update_id = $1 AND d.subscriber_id = $2"#,
@@ -198,6 +269,7 @@ pub async fn recipient(
     .map(|row| Recipient {
         url: row.url,
         unsubscribe_token: row.unsubscribe_token,
+        signing_secret: SigningSecret(row.signing_secret),
         active: row.active,
         delivered_at: row.delivered_at,
     }))
