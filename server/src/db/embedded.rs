@@ -3,7 +3,7 @@
 //! and reused on the next start. Postgres refuses to run as root, so as root its
 //! programs run as the `postgres` user.
 
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
@@ -51,6 +51,7 @@ impl EmbeddedPostgres {
         for dir in [&pg.data_dir, &pg.cluster, &pg.socket_dir] {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         }
+        pg.make_log_private()?;
         if pg.as_postgres_user {
             pg.hand_to_postgres_user().await?;
         }
@@ -125,7 +126,7 @@ impl EmbeddedPostgres {
             "-D".into(),
             self.cluster.display().to_string(),
             "-l".into(),
-            self.data_dir.join("postgres.log").display().to_string(),
+            self.log_file().display().to_string(),
             "-o".into(),
             format!(
                 "-k {} -c listen_addresses='' -c unix_socket_permissions=0700 -c max_connections=200",
@@ -165,6 +166,24 @@ impl EmbeddedPostgres {
         Ok(())
     }
 
+    fn log_file(&self) -> PathBuf {
+        self.data_dir.join("postgres.log")
+    }
+
+    /// Creates the server log readable by its owner only, or makes an existing one so
+    /// (earlier versions left it world-readable): it records failing statements.
+    fn make_log_private(&self) -> anyhow::Result<()> {
+        let log = self.log_file();
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(&log)
+            .with_context(|| format!("creating {}", log.display()))?;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))
+            .with_context(|| format!("making {} private", log.display()))
+    }
+
     /// Gives the cluster and socket directories to `postgres`, and checks that it can
     /// reach them (as root, a data directory under /root is out of its reach).
     async fn hand_to_postgres_user(&self) -> anyhow::Result<()> {
@@ -183,10 +202,7 @@ impl EmbeddedPostgres {
                 );
             }
         }
-        let log = self.data_dir.join("postgres.log");
-        if !log.exists() {
-            std::fs::write(&log, b"")?;
-        }
+        let log = self.log_file();
         for path in [&self.cluster, &self.socket_dir, &log] {
             let status = Command::new("chown")
                 .arg("-R")
