@@ -144,6 +144,7 @@ async fn start_app(
         }
     }
     let pool = &database.serving;
+    db::roles::warn_if_serving_role_is_privileged(pool).await;
     let webhooks = jobs::webhooks::WebhookClient::new(config.webhooks_allow_private)?;
     // The job workers hold two listening connections per job and one per running task:
     // their own pool keeps them from starving requests.

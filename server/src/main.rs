@@ -93,7 +93,13 @@ async fn serve(
 ) -> anyhow::Result<()> {
     let (serving_url, owner_url) = match (embedded, &config.database_url) {
         (Some(pg), _) => (pg.serving_url(), Some(pg.owner_url())),
-        (None, Some(url)) => (url.expose_secret().to_string(), None),
+        (None, Some(url)) => (
+            url.expose_secret().to_string(),
+            config
+                .migration_database_url
+                .as_ref()
+                .map(|url| url.expose_secret().to_string()),
+        ),
         (None, None) => unreachable!("either embedded or external"),
     };
     // Migrations run inside `serve_database`, once Postgres answers.
@@ -102,7 +108,7 @@ async fn serve(
         owner: owner_url
             .map(|url| url.parse())
             .transpose()
-            .context("the owner's URL is not a valid Postgres URL")?,
+            .context("WARROOM_MIGRATION_DATABASE_URL is not a valid Postgres URL")?,
     };
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await

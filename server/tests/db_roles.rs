@@ -125,6 +125,122 @@ async fn the_embedded_postgres_log_is_readable_by_its_owner_only() {
     .await;
 }
 
+/// The SQL an operator runs for an external Postgres, as README.md gives it.
+fn documented_external_setup() -> Vec<String> {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"))
+        .expect("README.md");
+    let section = readme
+        .split_once("**External Postgres.**")
+        .expect("README.md has an **External Postgres.** paragraph")
+        .1;
+    let section = section.split("\n**").next().unwrap_or(section);
+    let blocks: Vec<String> = section
+        .split("```sql\n")
+        .skip(1)
+        .map(|block| block.split("```").next().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(
+        blocks.len(),
+        2,
+        "two SQL blocks: the roles and database, then the grants inside it"
+    );
+    blocks
+}
+
+/// Runs `script` a statement at a time, as psql does (`CREATE DATABASE` must run alone).
+async fn run_script(conn: &mut PgConnection, script: &str) {
+    for statement in script.split(";\n").filter(|s| !s.trim().is_empty()) {
+        sqlx::raw_sql(statement)
+            .execute(&mut *conn)
+            .await
+            .unwrap_or_else(|err| panic!("{statement}: {err}"));
+    }
+}
+
+#[tokio::test]
+async fn an_external_postgres_set_up_as_documented_migrates_as_owner_and_serves_restricted() {
+    with_cluster("external", |dir| async move {
+        let [roles_and_database, grants] = documented_external_setup().try_into().unwrap();
+        let pg = EmbeddedPostgres::start(&dir, None).await.unwrap();
+        reset_to_bootstrap_superuser_only(&pg).await;
+        let mut admin = PgConnection::connect(&url(&dir, "warroom", "postgres"))
+            .await
+            .unwrap();
+        run_script(&mut admin, &roles_and_database).await;
+        admin.close().await.unwrap();
+        let mut admin = PgConnection::connect(&superuser_url(&dir)).await.unwrap();
+        run_script(&mut admin, &grants).await;
+        admin.close().await.unwrap();
+
+        let warroom = Warroom::start(
+            &dir,
+            &[
+                ("DATABASE_URL", url(&dir, "warroom_app", "warroom")),
+                (
+                    "WARROOM_MIGRATION_DATABASE_URL",
+                    url(&dir, "warroom_owner", "warroom"),
+                ),
+            ],
+        )
+        .await;
+        let alice = warroom.sign_in("Alice").await;
+        let id = alice.declare("Checkout is down", "SEV1").await;
+        alice.note(id, "note", "Rolled back the deploy.").await;
+        assert_eq!(warroom.serving_role().await, "warroom_app");
+        assert_tampering_refused(&dir, "warroom_app").await;
+        assert_schema_owned_by_one_ordinary_role(&dir, "warroom_app").await;
+        let output = warroom.stop().await;
+        assert!(
+            !output.contains("database role"),
+            "no warning about the roles: {output}"
+        );
+        pg.stop().await.unwrap();
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn serving_with_a_superuser_or_the_owner_is_warned_about_once_without_the_url() {
+    with_cluster("warn", |dir| async move {
+        let pg = EmbeddedPostgres::start(&dir, None).await.unwrap();
+        let secret = "hunter2-do-not-log";
+        // Trust authentication over the socket ignores the password: it only has to
+        // stay out of the log.
+        let superuser = format!(
+            "postgres://warroom:{secret}@localhost/warroom?host={}",
+            dir.join("run").display()
+        );
+        let warroom = Warroom::start(&dir, &[("DATABASE_URL", superuser)]).await;
+        let output = warroom.stop().await;
+        let warnings: Vec<&str> = output
+            .lines()
+            .filter(|line| line.contains("WARN") && line.contains("superuser"))
+            .collect();
+        assert_eq!(warnings.len(), 1, "one warning: {output}");
+        assert!(!output.contains(secret), "the URL stays out: {output}");
+
+        // A role that owns the tables may drop their triggers as well.
+        let mut admin = PgConnection::connect(&superuser_url(&dir)).await.unwrap();
+        for statement in [
+            "CREATE ROLE table_owner LOGIN",
+            "CREATE DATABASE owned OWNER table_owner",
+        ] {
+            sqlx::query(statement).execute(&mut admin).await.unwrap();
+        }
+        admin.close().await.unwrap();
+        let warroom =
+            Warroom::start(&dir, &[("DATABASE_URL", url(&dir, "table_owner", "owned"))]).await;
+        let output = warroom.stop().await;
+        let warnings: Vec<&str> = output
+            .lines()
+            .filter(|line| line.contains("WARN") && line.contains("audit_log"))
+            .collect();
+        assert_eq!(warnings.len(), 1, "one warning naming the tables: {output}");
+        pg.stop().await.unwrap();
+    })
+    .await;
+}
+
 /// Runs `test` with a fresh directory for a cluster, then stops whatever cluster is left
 /// running there (even when the test failed) and removes the directory.
 async fn with_cluster<F, Fut>(name: &str, test: F)
@@ -317,6 +433,20 @@ fn mode(path: &Path) -> String {
 /// Makes the cluster what an earlier Warroom left: only the bootstrap superuser, and a
 /// `warroom` database that it owns and has not migrated yet.
 async fn reset_to_earlier_version(pg: &EmbeddedPostgres) {
+    reset_to_bootstrap_superuser_only(pg).await;
+    let mut admin = PgConnection::connect(&pg.database_url().replace("/warroom?", "/postgres?"))
+        .await
+        .unwrap();
+    sqlx::query("CREATE DATABASE warroom")
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    admin.close().await.unwrap();
+}
+
+/// Makes the cluster as `initdb` left it: only the bootstrap superuser, no `warroom`
+/// database.
+async fn reset_to_bootstrap_superuser_only(pg: &EmbeddedPostgres) {
     let mut admin = PgConnection::connect(&pg.database_url().replace("/warroom?", "/postgres?"))
         .await
         .unwrap();
@@ -336,10 +466,6 @@ async fn reset_to_earlier_version(pg: &EmbeddedPostgres) {
             .await
             .unwrap();
     }
-    sqlx::query("CREATE DATABASE warroom")
-        .execute(&mut admin)
-        .await
-        .unwrap();
     admin.close().await.unwrap();
 }
 

@@ -2,7 +2,8 @@
 //! the migrations; Warroom serves with a role that reads and writes rows but owns nothing
 //! and is no superuser, so SQL run through it cannot drop or disable the append-only
 //! triggers, alter or drop tables, or truncate them. The embedded Postgres is set up so
-//! here (its bootstrap superuser only sets up).
+//! here (its bootstrap superuser only sets up); for an external one README.md gives the
+//! operator's SQL, and Warroom warns when the serving role could remove the guards.
 
 use anyhow::Context;
 use sqlx::PgConnection;
@@ -168,4 +169,71 @@ pub async fn hand_schema_to_owner(superuser: &mut PgConnection) -> anyhow::Resul
     .await
     .context("giving the schema to its owner role and granting the serving role")?;
     Ok(())
+}
+
+/// What the serving role could do to the append-only guards, as seen from its own
+/// connection.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ServingRolePower {
+    /// A superuser: may drop or disable any trigger, or switch triggers off for its session.
+    Superuser,
+    /// Owns (or may act as the owner of) these tables with triggers: may drop or disable them.
+    OwnsGuardedTables(Vec<String>),
+    /// Neither.
+    Restricted,
+}
+
+/// Looks at what the role of `conn` may do to the tables' triggers.
+pub async fn serving_role_power(conn: &mut PgConnection) -> anyhow::Result<ServingRolePower> {
+    let superuser = sqlx::query_scalar!(
+        r#"SELECT rolsuper AS "superuser!" FROM pg_roles WHERE rolname = current_user"#
+    )
+    .fetch_one(&mut *conn)
+    .await
+    .context("looking up the serving role")?;
+    if superuser {
+        return Ok(ServingRolePower::Superuser);
+    }
+    let tables = sqlx::query_scalar!(
+        r#"SELECT DISTINCT c.relname::text AS "table!"
+        FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+        WHERE NOT t.tgisinternal AND pg_has_role(current_user, c.relowner, 'MEMBER')
+        ORDER BY 1"#
+    )
+    .fetch_all(conn)
+    .await
+    .context("looking up the tables the serving role owns")?;
+    Ok(if tables.is_empty() {
+        ServingRolePower::Restricted
+    } else {
+        ServingRolePower::OwnsGuardedTables(tables)
+    })
+}
+
+/// Warns once when the role Warroom serves with could remove the append-only guards
+/// (the URL is not logged: it may hold a password).
+pub async fn warn_if_serving_role_is_privileged(pool: &sqlx::PgPool) {
+    let power = match pool.acquire().await {
+        Ok(mut conn) => serving_role_power(&mut conn).await,
+        Err(err) => Err(err.into()),
+    };
+    match power {
+        Ok(ServingRolePower::Restricted) => {}
+        Ok(ServingRolePower::Superuser) => tracing::warn!(
+            "the serving database role is a superuser: SQL run through Warroom could drop or \
+             disable the append-only triggers; serve with a restricted role in DATABASE_URL and \
+             migrate with the owner in WARROOM_MIGRATION_DATABASE_URL (see README.md)"
+        ),
+        Ok(ServingRolePower::OwnsGuardedTables(tables)) => tracing::warn!(
+            tables = tables.join(", "),
+            "the serving database role owns tables with triggers, so SQL run through Warroom \
+             could drop or disable their append-only guards; serve with a role that owns \
+             nothing in DATABASE_URL and migrate with the owner in \
+             WARROOM_MIGRATION_DATABASE_URL (see README.md)"
+        ),
+        Err(err) => tracing::warn!(
+            error = format!("{err:#}"),
+            "could not check the serving database role's privileges"
+        ),
+    }
 }
