@@ -30,10 +30,21 @@ use crate::config::Config;
 ///
 /// The public status page is served from the first moment, from its snapshot on disk if
 /// Postgres is not reachable yet; the rest of Warroom answers 503 until the database is
-/// there and migrated.
+/// there and migrated. `pool` migrates too; `serve_database` migrates with another.
 pub async fn serve(
     config: &Config,
     pool: PgPool,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    serve_database(config, db::Database::single(pool), listener, shutdown).await
+}
+
+/// `serve`, migrating as the schema's owner of `database` when it has one, and serving
+/// with its serving pool.
+pub async fn serve_database(
+    config: &Config,
+    database: db::Database,
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
@@ -88,14 +99,15 @@ pub async fn serve(
         .await
     });
 
-    let background = match start_app(config, &pool, bound, &site, &app, &backend, &shutdown).await {
-        Ok(background) => background,
-        Err(err) => {
-            shutdown.cancel();
-            let _ = server.await;
-            return Err(err);
-        }
-    };
+    let background =
+        match start_app(config, database, bound, &site, &app, &backend, &shutdown).await {
+            Ok(background) => background,
+            Err(err) => {
+                shutdown.cancel();
+                let _ = server.await;
+                return Err(err);
+            }
+        };
     let served = server
         .await
         .context("the HTTP server task")?
@@ -117,7 +129,7 @@ const JOB_CONNECTIONS: u32 = 12;
 /// `None` when shut down before the database came.
 async fn start_app(
     config: &Config,
-    pool: &PgPool,
+    database: db::Database,
     bound: std::net::SocketAddr,
     site: &Arc<status::site::StatusSite>,
     app: &OnceLock<Router>,
@@ -126,7 +138,7 @@ async fn start_app(
 ) -> anyhow::Result<Option<(Arc<live::LiveHub>, Vec<tokio::task::JoinHandle<()>>)>> {
     let mut warned = false;
     loop {
-        match db::migrate(pool).await {
+        match database.migrate().await {
             Ok(()) => break,
             Err(err) => {
                 if !warned {
@@ -140,6 +152,8 @@ async fn start_app(
             }
         }
     }
+    let pool = &database.serving;
+    db::roles::warn_if_serving_role_is_privileged(pool).await;
     let webhooks = jobs::webhooks::WebhookClient::with_deadline(
         config.webhooks_allow_private,
         config.webhook_deadline,

@@ -91,18 +91,30 @@ async fn serve(
     embedded: Option<&EmbeddedPostgres>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let url = match (embedded, &config.database_url) {
-        (Some(pg), _) => pg.database_url(),
-        (None, Some(url)) => url.expose_secret().to_string(),
+    let (serving_url, owner_url) = match (embedded, &config.database_url) {
+        (Some(pg), _) => (pg.serving_url(), Some(pg.owner_url())),
+        (None, Some(url)) => (
+            url.expose_secret().to_string(),
+            config
+                .migration_database_url
+                .as_ref()
+                .map(|url| url.expose_secret().to_string()),
+        ),
         (None, None) => unreachable!("either embedded or external"),
     };
-    // Migrations run inside `serve`, once Postgres answers.
-    let pool = db::connect(&url, config.db_pool_size)?;
+    // Migrations run inside `serve_database`, once Postgres answers.
+    let database = db::Database {
+        serving: db::connect(&serving_url, config.db_pool_size)?,
+        owner: owner_url
+            .map(|url| url.parse())
+            .transpose()
+            .context("WARROOM_MIGRATION_DATABASE_URL is not a valid Postgres URL")?,
+    };
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
         .with_context(|| format!("listening on {}", config.addr))?;
-    warroom::serve(config, pool.clone(), listener, shutdown).await?;
-    pool.close().await;
+    warroom::serve_database(config, database.clone(), listener, shutdown).await?;
+    database.serving.close().await;
     Ok(())
 }
 

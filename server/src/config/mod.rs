@@ -21,6 +21,10 @@ pub struct Config {
     pub addr: SocketAddr,
     /// An external Postgres (`DATABASE_URL`); without it Warroom runs its own.
     pub database_url: Option<SecretString>,
+    /// The external Postgres as the schema's owner, for migrations only
+    /// (`WARROOM_MIGRATION_DATABASE_URL`); `DATABASE_URL` is then the serving role. Without
+    /// it `DATABASE_URL` migrates too.
+    pub migration_database_url: Option<SecretString>,
     /// Where the embedded Postgres and other local state live (`WARROOM_DATA_DIR`, default `./.warroom`).
     pub data_dir: PathBuf,
     /// Directory of `initdb`/`pg_ctl` (`WARROOM_PG_BIN`), searched for when unset.
@@ -75,11 +79,30 @@ impl Config {
                 bail!("WARROOM_PUBLIC_URL must start with http:// or https:// (got {url})");
             }
         }
+        let database_url = var("DATABASE_URL");
+        let migration_database_url = var("WARROOM_MIGRATION_DATABASE_URL");
+        if migration_database_url.is_some() && database_url.is_none() {
+            bail!(
+                "WARROOM_MIGRATION_DATABASE_URL is set but DATABASE_URL is not: set both for an \
+                 external Postgres, or neither for Warroom's own"
+            );
+        }
+        for (name, url) in [
+            ("DATABASE_URL", &database_url),
+            ("WARROOM_MIGRATION_DATABASE_URL", &migration_database_url),
+        ] {
+            if let Some(url) = url {
+                // Not the URL in the message: it may hold a password.
+                url.parse::<sqlx::postgres::PgConnectOptions>()
+                    .with_context(|| format!("{name} is not a valid Postgres URL"))?;
+            }
+        }
         Ok(Config {
             addr: addr
                 .parse()
                 .with_context(|| format!("WARROOM_ADDR is not an address: {addr}"))?,
-            database_url: var("DATABASE_URL").map(SecretString::from),
+            database_url: database_url.map(SecretString::from),
+            migration_database_url: migration_database_url.map(SecretString::from),
             data_dir: var("WARROOM_DATA_DIR")
                 .map(PathBuf::from)
                 .unwrap_or_else(|| PathBuf::from(".warroom")),
@@ -138,6 +161,7 @@ impl Config {
         Config {
             addr: "127.0.0.1:0".parse().expect("loopback address"),
             database_url: None,
+            migration_database_url: None,
             data_dir: PathBuf::from(".warroom-test"),
             pg_bin_dir: None,
             dev_sign_in_requested: true,
@@ -202,5 +226,67 @@ impl Config {
             .site_pkg_dir(var("LEPTOS_SITE_PKG_DIR", "pkg"))
             .site_addr(bound)
             .build()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use secrecy::ExposeSecret;
+
+    use super::Config;
+
+    fn load(vars: &[(&str, &str)]) -> anyhow::Result<Config> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_vars(&|name| vars.get(name).cloned())
+    }
+
+    #[test]
+    fn the_migration_url_is_the_owner_beside_the_serving_database_url() {
+        let config = load(&[
+            ("DATABASE_URL", "postgres://warroom_app:a@db/warroom"),
+            (
+                "WARROOM_MIGRATION_DATABASE_URL",
+                "postgres://warroom_owner:o@db/warroom",
+            ),
+        ])
+        .unwrap();
+        assert_eq!(
+            config.migration_database_url.unwrap().expose_secret(),
+            "postgres://warroom_owner:o@db/warroom"
+        );
+        let config = load(&[("DATABASE_URL", "postgres://warroom@db/warroom")]).unwrap();
+        assert!(config.migration_database_url.is_none());
+    }
+
+    #[test]
+    fn a_migration_url_needs_a_database_url() {
+        let err = load(&[(
+            "WARROOM_MIGRATION_DATABASE_URL",
+            "postgres://warroom_owner@db/warroom",
+        )])
+        .unwrap_err();
+        assert!(
+            format!("{err:#}").contains("DATABASE_URL is not"),
+            "{err:#}"
+        );
+    }
+
+    #[test]
+    fn an_invalid_database_url_is_named_but_not_shown() {
+        for name in ["DATABASE_URL", "WARROOM_MIGRATION_DATABASE_URL"] {
+            let mut vars = vec![("DATABASE_URL", "postgres://warroom@db/warroom")];
+            vars.push((name, "postgres://owner:s3cret@db:port/warroom"));
+            let err = format!("{:#}", load(&vars).unwrap_err());
+            assert!(
+                err.starts_with(&format!("{name} is not a valid Postgres URL")),
+                "{err}"
+            );
+            assert!(!err.contains("s3cret"), "{err}");
+        }
     }
 }

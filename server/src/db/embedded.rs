@@ -1,13 +1,17 @@
 //! Warroom's own private Postgres, for when no `DATABASE_URL` is given: a cluster under
 //! the data directory, listening on a Unix socket only, started and stopped with Warroom
 //! and reused on the next start. Postgres refuses to run as root, so as root its
-//! programs run as the `postgres` user.
+//! programs run as the `postgres` user. Its bootstrap superuser only sets up: Warroom
+//! migrates as the schema's owner and serves as a role that owns nothing (`roles`).
 
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
+use sqlx::{Connection, PgConnection};
 use tokio::process::Command;
+
+use super::roles;
 
 /// A running embedded cluster.
 #[derive(Debug)]
@@ -51,6 +55,7 @@ impl EmbeddedPostgres {
         for dir in [&pg.data_dir, &pg.cluster, &pg.socket_dir] {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         }
+        pg.make_log_private()?;
         if pg.as_postgres_user {
             pg.hand_to_postgres_user().await?;
         }
@@ -65,14 +70,31 @@ impl EmbeddedPostgres {
                 .context("starting the embedded Postgres")?;
             tracing::info!(cluster = %pg.cluster.display(), "embedded Postgres started");
         }
-        pg.create_database().await?;
+        pg.set_up_roles().await?;
         Ok(pg)
     }
 
-    /// The URL to reach it: the `warroom` database over the Unix socket.
+    /// The `warroom` database as the bootstrap superuser `warroom`, over the Unix socket:
+    /// for setting up, and for the test suite (`#[sqlx::test]` creates a database per
+    /// test). Warroom itself migrates with `owner_url` and serves with `serving_url`.
     pub fn database_url(&self) -> String {
+        self.url("warroom", "warroom")
+    }
+
+    /// The `warroom` database as the role that owns the schema (migrations only).
+    pub fn owner_url(&self) -> String {
+        self.url(roles::OWNER_ROLE, "warroom")
+    }
+
+    /// The `warroom` database as the role Warroom serves with: rows, not the schema.
+    pub fn serving_url(&self) -> String {
+        self.url(roles::SERVING_ROLE, "warroom")
+    }
+
+    /// Over the socket, which only its owner (and root) may enter: trust authentication.
+    fn url(&self, role: &str, database: &str) -> String {
         format!(
-            "postgres://warroom@localhost/warroom?host={}",
+            "postgres://{role}@localhost/{database}?host={}",
             self.socket_dir.display()
         )
     }
@@ -125,7 +147,7 @@ impl EmbeddedPostgres {
             "-D".into(),
             self.cluster.display().to_string(),
             "-l".into(),
-            self.data_dir.join("postgres.log").display().to_string(),
+            self.log_file().display().to_string(),
             "-o".into(),
             format!(
                 "-k {} -c listen_addresses='' -c unix_socket_permissions=0700 -c max_connections=200",
@@ -144,25 +166,40 @@ impl EmbeddedPostgres {
             .unwrap_or(false)
     }
 
-    async fn create_database(&self) -> anyhow::Result<()> {
-        let admin_url = format!(
-            "postgres://warroom@localhost/postgres?host={}",
-            self.socket_dir.display()
-        );
-        let pool = super::connect(&admin_url, 1)?;
-        let exists =
-            sqlx::query_scalar::<_, i32>("SELECT 1 FROM pg_database WHERE datname = 'warroom'")
-                .fetch_optional(&pool)
-                .await?
-                .is_some();
-        if !exists {
-            sqlx::query("CREATE DATABASE warroom")
-                .execute(&pool)
-                .await
-                .context("creating the warroom database")?;
-        }
-        pool.close().await;
+    /// As the bootstrap superuser, which does nothing else: the owner and serving roles,
+    /// the `warroom` database owned by the owner, the schema handed to the owner (it
+    /// belonged to the superuser in earlier versions) and the serving role's grants.
+    async fn set_up_roles(&self) -> anyhow::Result<()> {
+        let mut maintenance = PgConnection::connect(&self.url("warroom", "postgres"))
+            .await
+            .context("connecting to the embedded Postgres as its superuser")?;
+        roles::create_embedded_roles(&mut maintenance).await?;
+        roles::create_embedded_database(&mut maintenance).await?;
+        maintenance.close().await?;
+        let mut warroom = PgConnection::connect(&self.database_url())
+            .await
+            .context("connecting to the warroom database as the superuser")?;
+        roles::hand_schema_to_owner(&mut warroom).await?;
+        warroom.close().await?;
         Ok(())
+    }
+
+    fn log_file(&self) -> PathBuf {
+        self.data_dir.join("postgres.log")
+    }
+
+    /// Creates the server log readable by its owner only, or makes an existing one so
+    /// (earlier versions left it world-readable): it records failing statements.
+    fn make_log_private(&self) -> anyhow::Result<()> {
+        let log = self.log_file();
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(&log)
+            .with_context(|| format!("creating {}", log.display()))?;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))
+            .with_context(|| format!("making {} private", log.display()))
     }
 
     /// Gives the cluster and socket directories to `postgres`, and checks that it can
@@ -183,10 +220,7 @@ impl EmbeddedPostgres {
                 );
             }
         }
-        let log = self.data_dir.join("postgres.log");
-        if !log.exists() {
-            std::fs::write(&log, b"")?;
-        }
+        let log = self.log_file();
         for path in [&self.cluster, &self.socket_dir, &log] {
             let status = Command::new("chown")
                 .arg("-R")

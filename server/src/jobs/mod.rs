@@ -7,7 +7,7 @@
 //! tasks with `FOR UPDATE SKIP LOCKED` (replicas share the work, each task runs once at a
 //! time), retries with exponential backoff, and hands each step a transaction that holds
 //! the task's lock, so a step's own writes commit only when the step succeeds. Its tables
-//! live in its own `underway` schema, created by its own migrations at start.
+//! live in its own `underway` schema, created by its own migrations at start (`db::migrate`).
 
 pub mod webhooks;
 
@@ -81,26 +81,12 @@ fn retryable(err: impl std::fmt::Display) -> TaskError {
     TaskError::Retryable(err.to_string())
 }
 
-/// The queue's own migrations (schema `underway`). Its function's generic `Acquire`
-/// bound makes its future not provably `Send`, so it runs on a blocking thread of its own.
-async fn run_queue_migrations(pool: &PgPool) -> anyhow::Result<()> {
-    let pool = pool.clone();
-    let runtime = tokio::runtime::Handle::current();
-    tokio::task::spawn_blocking(move || runtime.block_on(underway::run_migrations(&pool)))
-        .await
-        .context("the migration thread")?
-        .map_err(Into::into)
-}
-
-/// Applies the queue's migrations and builds every job with its steps.
+/// Builds every job with its steps (the queue's schema is migrated by `db::migrate`).
 pub async fn build(
     pool: &PgPool,
     site: Arc<StatusSite>,
     client: WebhookClient,
 ) -> anyhow::Result<ServerJobs> {
-    run_queue_migrations(pool)
-        .await
-        .context("running the job queue's migrations")?;
     let client = Arc::new(client);
 
     let deliver = Job::<DeliverUpdate, ()>::builder()
