@@ -182,6 +182,8 @@ export async function startServer(options: StartOptions = {}): Promise<Server> {
   Object.assign(env, {
     WARROOM_ADDR: `127.0.0.1:${port}`,
     WARROOM_DEV_LOGIN: '1',
+    // The suite signs dozens of people in from one address within a minute.
+    WARROOM_SIGN_IN_RATE: '1000',
     LEPTOS_SITE_ROOT: siteRoot,
     LEPTOS_OUTPUT_NAME: 'warroom',
     LEPTOS_SITE_PKG_DIR: 'pkg',
