@@ -231,14 +231,19 @@ async fn a_callback_with_a_forged_state_is_refused(pool: PgPool) {
     let forged = with_param(&back, "state", "attacker-chosen-state");
     assert_eq!(callback(&client, &forged).await, "/login?error=expired");
     assert_eq!(me(&client).await, Value::Null);
-    // The real callback no longer works either: the attempt was used up.
-    assert_eq!(callback(&client, &back).await, "/login?error=expired");
-    assert_eq!(me(&client).await, Value::Null);
     assert_eq!(
         count(&pool, "SELECT count(*) FROM users").await,
         0,
         "no account was made"
     );
+    // A callback nobody started is refused the same way.
+    let stranger = browser(&app);
+    assert_eq!(callback(&stranger, &back).await, "/login?error=expired");
+    // The forged callback did not use up the attempt (only the real state may): the
+    // real callback still signs in, once.
+    assert_eq!(callback(&client, &back).await, "/");
+    assert_eq!(me(&client).await["person"]["name"], "Octo Cat");
+    assert_eq!(callback(&client, &back).await, "/login?error=expired");
     let reasons: Vec<String> = sqlx::query_scalar(
         "SELECT details->>'reason' FROM audit_log WHERE action = 'sign_in_refused' ORDER BY id",
     )
@@ -249,12 +254,48 @@ async fn a_callback_with_a_forged_state_is_refused(pool: PgPool) {
         reasons,
         [
             "state does not match",
+            "no sign-in in progress in this browser",
             "no sign-in in progress in this browser"
         ]
     );
-    // A callback nobody started is refused the same way.
-    let stranger = browser(&app);
-    assert_eq!(callback(&stranger, &back).await, "/login?error=expired");
+    app.stop().await;
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_cross_site_error_callback_does_not_cancel_a_sign_in_in_progress(pool: PgPool) {
+    let (app, github) = spawn(pool.clone(), |_| {}).await;
+    github.consent_as("octo");
+    let victim = browser(&app);
+    let back = approve(&start(&victim).await).await;
+    // While the victim is at GitHub, another site links their browser (which sends its
+    // Lax cookie on a top-level GET) to the callback with an error, with no state or a
+    // guessed one.
+    for forged in [
+        "/auth/github/callback?error=access_denied",
+        "/auth/github/callback?error=access_denied&state=guess",
+        "/auth/github/callback?code=x&state=guess",
+    ] {
+        let response = victim.get(forged).await;
+        assert_eq!(response.status(), 303, "{forged}");
+        assert_eq!(location(&response), "/login?error=expired", "{forged}");
+    }
+    // The victim's own sign-in still completes.
+    assert_eq!(callback(&victim, &back).await, "/");
+    assert_eq!(me(&victim).await["person"]["name"], "Octo Cat");
+
+    // An error from the provider with the right state ends the attempt, as it should.
+    let cancelled = browser(&app);
+    let authorize = start(&cancelled).await;
+    let state = param(&authorize, "state");
+    let refused = cancelled
+        .get(&format!(
+            "/auth/github/callback?error=access_denied&state={state}"
+        ))
+        .await;
+    assert_eq!(location(&refused), "/login?error=failed");
+    let back = approve(&authorize).await;
+    assert_eq!(callback(&cancelled, &back).await, "/login?error=expired");
+    assert_eq!(me(&cancelled).await, Value::Null);
     app.stop().await;
 }
 

@@ -124,8 +124,7 @@ pub async fn callback(
         Ok(found) => found,
         Err(refusal) => return refusal,
     };
-    // Taken out at once: a second callback with the same state finds nothing.
-    let pending: Option<PendingSignIn> = session.remove(PENDING_KEY).await.unwrap_or(None);
+    let pending: Option<PendingSignIn> = session.get(PENDING_KEY).await.unwrap_or(None);
     let refuse = |reason: String, page: &'static str| {
         let state = state.clone();
         let source = source.clone();
@@ -142,15 +141,23 @@ pub async fn callback(
             Redirect::to(&format!("/login?error={page}")).into_response()
         }
     };
-    if let Some(error) = params.error {
-        let error: String = error.chars().take(100).collect();
-        return refuse(format!("provider answered error {error}"), "failed").await;
-    }
+    // Only the provider, which alone knows this browser's `state`, may end the attempt: a
+    // callback without it (a link from another site, `?error=…` included) leaves the
+    // sign-in in progress untouched.
     let Some(pending) = pending.filter(|p| p.provider == key) else {
         return refuse("no sign-in in progress in this browser".into(), "expired").await;
     };
     if !same_state(params.state.as_deref().unwrap_or_default(), &pending.state) {
         return refuse("state does not match".into(), "expired").await;
+    }
+    // Taken out now: a second callback with the same state finds nothing.
+    if let Err(err) = session.remove::<PendingSignIn>(PENDING_KEY).await {
+        tracing::error!(error = %err, "could not end the sign-in attempt in the session");
+        return refuse("session store unavailable".into(), "failed").await;
+    }
+    if let Some(error) = params.error {
+        let error: String = error.chars().take(100).collect();
+        return refuse(format!("provider answered error {error}"), "failed").await;
     }
     if chrono::Utc::now() - pending.started_at > SIGN_IN_WINDOW {
         return refuse("sign-in took too long".into(), "expired").await;
