@@ -25,6 +25,9 @@ use crate::config::auth::{ProviderConfig, ProviderKind};
 pub const SIGN_IN_WINDOW: chrono::Duration = chrono::Duration::minutes(10);
 /// How long discovered OIDC metadata (endpoints, signing keys) is reused.
 const DISCOVERY_TTL: Duration = Duration::from_secs(3600);
+/// How many pages of 100 GitHub organisations a sign-in reads at most (fails closed past
+/// that: an allow-listed organisation further down is not seen).
+const MAX_ORG_PAGES: usize = 10;
 
 /// A sign-in in progress, kept in the browser's session until its callback.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -310,13 +313,14 @@ async fn github_identity(
     provider_key: &str,
     access_token: &str,
 ) -> Result<ExternalIdentity, SignInError> {
+    /// One GET of the API, with the URL of the next page if GitHub names one.
     async fn get<T: serde::de::DeserializeOwned>(
         http: &reqwest::Client,
-        url: String,
+        url: &str,
         token: &str,
-    ) -> anyhow::Result<T> {
+    ) -> anyhow::Result<(T, Option<String>)> {
         let response = http
-            .get(&url)
+            .get(url)
             .bearer_auth(token)
             .header("Accept", "application/vnd.github+json")
             .header("X-GitHub-Api-Version", "2022-11-28")
@@ -327,25 +331,51 @@ async fn github_identity(
         if !status.is_success() {
             anyhow::bail!("GET {url} answered {status}");
         }
-        response
+        let next = response
+            .headers()
+            .get(reqwest::header::LINK)
+            .and_then(|v| v.to_str().ok())
+            .and_then(next_page);
+        let body = response
             .json()
             .await
-            .with_context(|| format!("reading GET {url}"))
+            .with_context(|| format!("reading GET {url}"))?;
+        Ok((body, next))
     }
-    let user: GitHubUser = get(http, format!("{api_url}/user"), access_token).await?;
-    let emails: Vec<GitHubEmail> =
-        get(http, format!("{api_url}/user/emails"), access_token).await?;
+    let (user, _): (GitHubUser, _) = get(http, &format!("{api_url}/user"), access_token).await?;
+    let (emails, _): (Vec<GitHubEmail>, _) =
+        get(http, &format!("{api_url}/user/emails"), access_token).await?;
     let email = emails
         .iter()
         .find(|e| e.primary && e.verified)
         .and_then(|e| EmailAddress::parse(&e.email).ok())
         .ok_or(SignInError::Unverified)?;
-    let orgs: Vec<GitHubOrg> = get(
-        http,
-        format!("{api_url}/user/orgs?per_page=100"),
-        access_token,
-    )
-    .await?;
+    // Organisations come 100 a page; follow GitHub's `next` links, but only on its own API
+    // (the token goes with every request) and only so far.
+    let mut orgs: Vec<GitHubOrg> = Vec::new();
+    let mut url = Some(format!("{api_url}/user/orgs?per_page=100"));
+    let mut pages = 0;
+    while let Some(page_url) = url.take() {
+        let (page, next): (Vec<GitHubOrg>, _) = get(http, &page_url, access_token).await?;
+        orgs.extend(page);
+        pages += 1;
+        match next {
+            Some(next) if !next.starts_with(&format!("{api_url}/")) => {
+                tracing::warn!(
+                    provider = provider_key,
+                    "GitHub named a next page of organisations elsewhere; not followed"
+                );
+            }
+            Some(_) if pages >= MAX_ORG_PAGES => {
+                tracing::warn!(
+                    provider = provider_key,
+                    pages,
+                    "more GitHub organisations than Warroom reads; the rest are ignored"
+                );
+            }
+            next => url = next,
+        }
+    }
     let name = user
         .name
         .map(|n| n.trim().to_string())
@@ -357,6 +387,27 @@ async fn github_identity(
         email,
         name: truncate(&name, 80),
         github_orgs: Some(orgs.into_iter().map(|o| o.login.to_lowercase()).collect()),
+    })
+}
+
+/// The `rel="next"` URL of a `Link` header (RFC 8288), as GitHub pages its lists:
+/// `<https://…?page=2>; rel="next", <https://…?page=5>; rel="last"`.
+fn next_page(link: &str) -> Option<String> {
+    link.split(',').find_map(|part| {
+        let (target, params) = part.trim().split_once(';')?;
+        let target = target.trim().strip_prefix('<')?.strip_suffix('>')?;
+        params
+            .split(';')
+            .filter_map(|p| p.trim().split_once('='))
+            .any(|(name, value)| {
+                name.trim().eq_ignore_ascii_case("rel")
+                    && value
+                        .trim()
+                        .trim_matches('"')
+                        .split_whitespace()
+                        .any(|rel| rel.eq_ignore_ascii_case("next"))
+            })
+            .then(|| target.to_string())
     })
 }
 
@@ -404,7 +455,7 @@ pub fn same_state(a: &str, b: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::{name_from_email, same_state};
+    use super::{name_from_email, next_page, same_state};
     use warroom_app::auth::model::EmailAddress;
 
     #[test]
@@ -414,5 +465,22 @@ mod tests {
         assert!(same_state("abc", "abc"));
         assert!(!same_state("abc", "abd"));
         assert!(!same_state("abc", "abcd"));
+    }
+
+    #[test]
+    fn the_next_page_is_read_from_the_link_header() {
+        let github = r#"<https://api.github.com/user/orgs?per_page=100&page=2>; rel="next", <https://api.github.com/user/orgs?per_page=100&page=5>; rel="last""#;
+        assert_eq!(
+            next_page(github).as_deref(),
+            Some("https://api.github.com/user/orgs?per_page=100&page=2")
+        );
+        let last_page = r#"<https://h/x?page=4>; rel="prev", <https://h/x?page=1>; rel="first""#;
+        assert_eq!(next_page(last_page), None);
+        assert_eq!(
+            next_page(r#"<https://h/x?page=3>;rel=NEXT"#).as_deref(),
+            Some("https://h/x?page=3")
+        );
+        assert_eq!(next_page("garbage"), None);
+        assert_eq!(next_page(""), None);
     }
 }

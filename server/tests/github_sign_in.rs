@@ -455,3 +455,49 @@ async fn sign_in_attempts_are_rate_limited_per_source(pool: PgPool) {
     );
     app.stop().await;
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn organisations_beyond_the_first_page_admit_their_members(pool: PgPool) {
+    let (app, github) = spawn(pool.clone(), |_| {}).await;
+    // Acme is the 231st of 250 organisations: on GitHub's third page of 100.
+    let mut orgs: Vec<String> = (1..=230).map(|n| format!("club-{n}")).collect();
+    orgs.push("ACME".into());
+    orgs.extend((232..=250).map(|n| format!("club-{n}")));
+    github.add(Account {
+        id: 104,
+        login: "joiner".into(),
+        name: Some("Joiner".into()),
+        email: "joiner@elsewhere.example".into(),
+        email_verified: true,
+        orgs,
+    });
+    github.consent_as("joiner");
+    let client = browser(&app);
+    let back = approve(&start(&client).await).await;
+    assert_eq!(callback(&client, &back).await, "/");
+    assert_eq!(me(&client).await["person"]["name"], "Joiner");
+    assert_eq!(github.org_pages_served(), 3);
+    app.stop().await;
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn organisation_paging_stops_after_ten_pages(pool: PgPool) {
+    let (app, github) = spawn(pool.clone(), |_| {}).await;
+    // Acme only on the eleventh page: not read, so not admitted (it fails closed).
+    let mut orgs: Vec<String> = (1..=1000).map(|n| format!("club-{n}")).collect();
+    orgs.push("acme".into());
+    github.add(Account {
+        id: 105,
+        login: "collector".into(),
+        name: None,
+        email: "collector@elsewhere.example".into(),
+        email_verified: true,
+        orgs,
+    });
+    github.consent_as("collector");
+    let client = browser(&app);
+    let back = approve(&start(&client).await).await;
+    assert_eq!(callback(&client, &back).await, "/login?error=not_allowed");
+    assert_eq!(github.org_pages_served(), 10);
+    app.stop().await;
+}
