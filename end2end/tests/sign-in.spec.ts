@@ -2,7 +2,9 @@
 // policy from the environment: who is admitted, with which role, and signing out.
 //
 // One provider and one Warroom per worker (both take seconds to start). Every test signs
-// in as its own person, so tests do not depend on each other's sessions.
+// in as its own person, so tests do not depend on each other's sessions. The provider
+// keeps its default of delivering e-mail and name from the UserInfo endpoint only (as Okta
+// does); the last tests run against one that puts them into the ID token as well.
 import crypto from 'node:crypto';
 import { type Browser, type BrowserContext, type Page } from '@playwright/test';
 import {
@@ -27,9 +29,11 @@ interface Sso {
   warroom: Server;
 }
 
-const test = base.extend<object, { sso: Sso }>({
+const test = base.extend<object, { sso: Sso; idTokenClaims: boolean }>({
+  /** Whether the provider also puts the scope claims into the ID token. */
+  idTokenClaims: [false, { scope: 'worker', option: true }],
   sso: [
-    async ({}, use) => {
+    async ({ idTokenClaims }, use) => {
       // The provider must know Warroom's redirect URI and Warroom the provider's issuer:
       // choose Warroom's port first, start the provider, then Warroom on that port.
       let port: number;
@@ -40,6 +44,7 @@ const test = base.extend<object, { sso: Sso }>({
           clientId,
           clientSecret,
           redirectUris: [`http://127.0.0.1:${port}/auth/oidc/callback`],
+          idTokenClaims,
         });
         if (provider.port !== port) break;
         await provider.stop(); // it took the port we had chosen for Warroom
@@ -193,4 +198,18 @@ test('signing out everywhere ends the sessions of every browser', async ({ brows
     await first.context.close();
     await second.context.close();
   }
+});
+
+test.describe('with a provider that puts the claims into the ID token', () => {
+  test.use({ idTokenClaims: true });
+
+  test('a person from an allowed domain signs in', async ({ page, sso }) => {
+    const { warroom } = sso;
+    const email = 'katherine.johnson@example.com';
+    await signInWithSso(page, warroom.baseUrl, email);
+    await expect(page).toHaveURL(`${warroom.baseUrl}/`);
+    await expect(page.getByTestId('me')).toHaveText(displayNameFor(email));
+    await page.goto(`${warroom.baseUrl}/account`);
+    await expect(page.getByTestId('my-role')).toHaveText('Viewer');
+  });
 });

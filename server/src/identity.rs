@@ -8,10 +8,12 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use oauth2::basic::BasicClient;
 use oauth2::{AuthType, AuthUrl, TokenUrl};
-use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata};
+use openidconnect::core::{
+    CoreAuthenticationFlow, CoreClient, CoreProviderMetadata, CoreUserInfoClaims,
+};
 use openidconnect::{
     AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce, OAuth2TokenResponse,
-    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope,
+    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope, UserInfoError,
 };
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
@@ -198,19 +200,45 @@ impl Providers {
                 let claims = id_token
                     .claims(&client.id_token_verifier(), &nonce)
                     .map_err(|e| SignInError::Refused(format!("ID token: {e}")))?;
-                if claims.email_verified() != Some(true) {
-                    return Err(SignInError::Unverified);
-                }
-                let email = claims
-                    .email()
-                    .and_then(|e| EmailAddress::parse(e.as_str()).ok())
-                    .ok_or(SignInError::Unverified)?;
-                let name = claims
-                    .name()
-                    .and_then(|n| n.get(None))
-                    .map(|n| n.as_str().trim().to_string())
-                    .filter(|n| !n.is_empty())
-                    .unwrap_or_else(|| name_from_email(&email));
+                let from_id_token = OidcClaims {
+                    subject: claims.subject().as_str().to_string(),
+                    email: claims.email().map(|e| e.as_str().to_string()),
+                    email_verified: claims.email_verified(),
+                    name: claims
+                        .name()
+                        .and_then(|n| n.get(None))
+                        .map(|n| n.to_string()),
+                };
+                // In the authorization-code flow a provider may keep the e-mail claims for
+                // its UserInfo endpoint (OpenID Connect Core 5.4; Okta and oidc-provider do
+                // by default): ask it, for the same subject, when the ID token lacks them.
+                let from_userinfo = if from_id_token.has_email_claims() {
+                    None
+                } else {
+                    let userinfo: CoreUserInfoClaims = client
+                        .user_info(token.access_token().clone(), Some(claims.subject().clone()))
+                        .map_err(|_| SignInError::Unverified)?
+                        .request_async(&self.http)
+                        .await
+                        .map_err(|e| match e {
+                            UserInfoError::ClaimsVerification(e) => {
+                                SignInError::Refused(format!("UserInfo: {e}"))
+                            }
+                            other => SignInError::Unavailable(
+                                anyhow::anyhow!(describe(&other)).context("reading UserInfo"),
+                            ),
+                        })?;
+                    Some(OidcClaims {
+                        subject: userinfo.subject().as_str().to_string(),
+                        email: userinfo.email().map(|e| e.as_str().to_string()),
+                        email_verified: userinfo.email_verified(),
+                        name: userinfo
+                            .name()
+                            .and_then(|n| n.get(None))
+                            .map(|n| n.to_string()),
+                    })
+                };
+                let (email, name) = verified_email_and_name(from_id_token, from_userinfo)?;
                 Ok(ExternalIdentity {
                     provider: config.key.clone(),
                     subject: claims.subject().as_str().to_string(),
@@ -221,6 +249,58 @@ impl Providers {
             }
         }
     }
+}
+
+/// What an OpenID provider said about the person, from the ID token or from UserInfo.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct OidcClaims {
+    subject: String,
+    email: Option<String>,
+    email_verified: Option<bool>,
+    name: Option<String>,
+}
+
+impl OidcClaims {
+    fn has_email_claims(&self) -> bool {
+        self.email.is_some() && self.email_verified.is_some()
+    }
+}
+
+/// The verified address and the name, from the ID token when it has both e-mail claims,
+/// else from UserInfo (both claims from one source, never a mix), which must be about
+/// the same subject (OpenID Connect Core 5.3.2). The address must be verified.
+fn verified_email_and_name(
+    id_token: OidcClaims,
+    userinfo: Option<OidcClaims>,
+) -> Result<(EmailAddress, String), SignInError> {
+    if let Some(userinfo) = &userinfo {
+        if userinfo.subject != id_token.subject {
+            return Err(SignInError::Refused(
+                "UserInfo is about another subject than the ID token".into(),
+            ));
+        }
+    }
+    let name = id_token
+        .name
+        .clone()
+        .or_else(|| userinfo.as_ref().and_then(|u| u.name.clone()));
+    let source = match userinfo {
+        Some(userinfo) if !id_token.has_email_claims() => userinfo,
+        _ => id_token,
+    };
+    if source.email_verified != Some(true) {
+        return Err(SignInError::Unverified);
+    }
+    let email = source
+        .email
+        .as_deref()
+        .and_then(|e| EmailAddress::parse(e).ok())
+        .ok_or(SignInError::Unverified)?;
+    let name = name
+        .map(|n| n.trim().to_string())
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| name_from_email(&email));
+    Ok((email, name))
 }
 
 impl Provider {
@@ -455,7 +535,9 @@ pub fn same_state(a: &str, b: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::{name_from_email, next_page, same_state};
+    use super::{
+        name_from_email, next_page, same_state, verified_email_and_name, OidcClaims, SignInError,
+    };
     use warroom_app::auth::model::EmailAddress;
 
     #[test]
@@ -482,5 +564,67 @@ mod tests {
         );
         assert_eq!(next_page("garbage"), None);
         assert_eq!(next_page(""), None);
+    }
+
+    fn claims(subject: &str, email: Option<&str>, verified: Option<bool>) -> OidcClaims {
+        OidcClaims {
+            subject: subject.into(),
+            email: email.map(Into::into),
+            email_verified: verified,
+            name: None,
+        }
+    }
+
+    #[test]
+    fn e_mail_claims_come_from_the_id_token_or_else_from_userinfo_about_the_same_subject() {
+        let ada = Some("ada.lovelace@example.com");
+        // In the ID token: used as they are.
+        let (email, name) = verified_email_and_name(claims("s1", ada, Some(true)), None).unwrap();
+        assert_eq!(email.as_str(), "ada.lovelace@example.com");
+        assert_eq!(name, "Ada Lovelace");
+        // Only at UserInfo (the provider's default in the code flow).
+        let (email, name) = verified_email_and_name(
+            claims("s1", None, None),
+            Some(OidcClaims {
+                name: Some("Ada L.".into()),
+                ..claims("s1", ada, Some(true))
+            }),
+        )
+        .unwrap();
+        assert_eq!(
+            (email.as_str(), name.as_str()),
+            ("ada.lovelace@example.com", "Ada L.")
+        );
+        // UserInfo about someone else is refused.
+        assert!(matches!(
+            verified_email_and_name(
+                claims("s1", None, None),
+                Some(claims("s2", ada, Some(true)))
+            ),
+            Err(SignInError::Refused(_))
+        ));
+        // Not verified, or verified nowhere: refused.
+        for (id_token, userinfo) in [
+            (claims("s1", ada, Some(false)), None),
+            (
+                claims("s1", None, None),
+                Some(claims("s1", ada, Some(false))),
+            ),
+            (claims("s1", None, None), Some(claims("s1", ada, None))),
+            (claims("s1", None, None), Some(claims("s1", None, None))),
+        ] {
+            assert!(matches!(
+                verified_email_and_name(id_token, userinfo),
+                Err(SignInError::Unverified)
+            ));
+        }
+        // An address in the ID token without its flag is never confirmed by UserInfo's
+        // flag for another address: the UserInfo pair is taken whole.
+        let (email, _) = verified_email_and_name(
+            claims("s1", Some("mallory@example.com"), None),
+            Some(claims("s1", ada, Some(true))),
+        )
+        .unwrap();
+        assert_eq!(email.as_str(), "ada.lovelace@example.com");
     }
 }
