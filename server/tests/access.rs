@@ -142,6 +142,18 @@ async fn every_route_and_server_function_checks_the_role_on_the_server(pool: PgP
             ),
             Need::Admin,
         ),
+        (
+            Call::ServerFn("disable_member", vec![("user_id", someone_id.clone())]),
+            Need::Admin,
+        ),
+        (
+            Call::ServerFn("enable_member", vec![("user_id", someone_id.clone())]),
+            Need::Admin,
+        ),
+        (
+            Call::ServerFn("end_member_sessions", vec![("user_id", someone_id.clone())]),
+            Need::Admin,
+        ),
         (Call::ServerFn("list_invitations", vec![]), Need::Admin),
         (
             Call::ServerFn(

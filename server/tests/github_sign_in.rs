@@ -387,10 +387,105 @@ async fn people_outside_the_allow_list_are_told_so_and_get_no_account(pool: PgPo
     assert_eq!(callback(&client, &back).await, "/");
     assert_eq!(me(&client).await["role"], "Responder");
     assert_eq!(
-        count(&pool, "SELECT count(*) FROM invitations").await,
-        0,
-        "the invitation is used up"
+        count(
+            &pool,
+            "SELECT count(*) FROM invitations WHERE accepted_at IS NOT NULL"
+        )
+        .await,
+        1,
+        "the invitation is accepted, and kept"
     );
+    app.stop().await;
+}
+
+/// Signs in with the fake GitHub as `login` in a new browser; returns the browser and
+/// where Warroom sent it.
+async fn sign_in_as(app: &TestApp, github: &FakeGitHub, login: &str) -> (Client, String) {
+    github.consent_as(login);
+    let client = browser(app);
+    let back = approve(&start(&client).await).await;
+    let next = callback(&client, &back).await;
+    (client, next)
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn an_invited_person_signs_in_again_and_again(pool: PgPool) {
+    let (app, github) = spawn(pool.clone(), |_| {}).await;
+    let (boss, _) = sign_in_as(&app, &github, "boss").await;
+    boss.ok(
+        "invite_member",
+        &[("email", "Mallory@evil.example"), ("role", "responder")],
+    )
+    .await;
+    assert_eq!(
+        boss.ok("list_invitations", &[]).await[0]["email"],
+        "mallory@evil.example"
+    );
+    let (first, next) = sign_in_as(&app, &github, "mallory").await;
+    assert_eq!(next, "/");
+    assert_eq!(me(&first).await["role"], "Responder");
+    // Accepted: no longer pending, but still the grant that lets Mallory in.
+    assert_eq!(
+        boss.ok("list_invitations", &[]).await,
+        serde_json::json!([])
+    );
+    let (second, next) = sign_in_as(&app, &github, "mallory").await;
+    assert_eq!(next, "/", "the second sign-in of an invited person");
+    assert_eq!(me(&second).await["role"], "Responder");
+    assert_eq!(
+        count(
+            &pool,
+            "SELECT count(*) FROM users WHERE email = 'mallory@evil.example'"
+        )
+        .await,
+        1
+    );
+    // Withdrawing an accepted invitation is not how access ends (disabling is): it is no
+    // longer pending.
+    boss.fails(
+        "withdraw_invitation",
+        &[("email", "mallory@evil.example")],
+        404,
+    )
+    .await;
+    app.stop().await;
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_disabled_person_cannot_sign_in_even_when_configured_as_admin(pool: PgPool) {
+    let (app, github) = spawn(pool.clone(), |_| {}).await;
+    let (boss, _) = sign_in_as(&app, &github, "boss").await;
+    let (octo, _) = sign_in_as(&app, &github, "octo").await;
+    let octo_id = me(&octo).await["person"]["id"].to_string();
+    let boss_id = me(&boss).await["person"]["id"].to_string();
+    boss.ok(
+        "set_member_role",
+        &[("user_id", &octo_id), ("role", "admin")],
+    )
+    .await;
+    octo.ok("disable_member", &[("user_id", &boss_id)]).await;
+    assert_eq!(me(&boss).await, Value::Null);
+    // WARROOM_ADMINS lists Boss, but disabled wins.
+    let (again, next) = sign_in_as(&app, &github, "boss").await;
+    assert_eq!(next, "/login?error=disabled");
+    assert_eq!(me(&again).await, Value::Null);
+    let page = again
+        .get("/login?error=disabled")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("This account is disabled"), "{page}");
+    let reason: String = sqlx::query_scalar(
+        "SELECT details->>'reason' FROM audit_log WHERE action = 'sign_in_refused'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(reason, "disabled");
+    octo.ok("enable_member", &[("user_id", &boss_id)]).await;
+    let (_, next) = sign_in_as(&app, &github, "boss").await;
+    assert_eq!(next, "/");
     app.stop().await;
 }
 

@@ -28,10 +28,13 @@ pub enum AuditAction {
     StatusOverrideChanged,
     StatusBrandingChanged,
     StatusSubscriberRemoved,
+    MemberDisabled,
+    MemberEnabled,
+    MemberSessionsEnded,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 22] = [
+    pub const ALL: [AuditAction; 25] = [
         AuditAction::SignIn,
         AuditAction::SignInRefused,
         AuditAction::SignOut,
@@ -54,6 +57,9 @@ impl AuditAction {
         AuditAction::StatusOverrideChanged,
         AuditAction::StatusBrandingChanged,
         AuditAction::StatusSubscriberRemoved,
+        AuditAction::MemberDisabled,
+        AuditAction::MemberEnabled,
+        AuditAction::MemberSessionsEnded,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -80,6 +86,9 @@ impl AuditAction {
             AuditAction::StatusOverrideChanged => "status_override_changed",
             AuditAction::StatusBrandingChanged => "status_branding_changed",
             AuditAction::StatusSubscriberRemoved => "status_subscriber_removed",
+            AuditAction::MemberDisabled => "member_disabled",
+            AuditAction::MemberEnabled => "member_enabled",
+            AuditAction::MemberSessionsEnded => "member_sessions_ended",
         }
     }
 
@@ -107,6 +116,9 @@ impl AuditAction {
             AuditAction::StatusOverrideChanged => "Component status set by hand",
             AuditAction::StatusBrandingChanged => "Status page branding changed",
             AuditAction::StatusSubscriberRemoved => "Status subscriber removed",
+            AuditAction::MemberDisabled => "Person disabled",
+            AuditAction::MemberEnabled => "Person enabled",
+            AuditAction::MemberSessionsEnded => "Ended someone's sessions",
         }
     }
 

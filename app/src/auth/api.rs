@@ -139,7 +139,17 @@ pub async fn dev_sign_in(name: String, #[server(default)] role: String) -> Resul
             };
             let source = super::request::Source::current(state.settings.trust_proxy).await;
             let mut tx = state.pool.begin().await?;
-            let person = store::upsert_by_handle(&mut tx, &name, role).await?;
+            let Some(person) = store::upsert_by_handle(&mut tx, &name, role).await? else {
+                let event = AuditEvent::new(AuditAction::SignInRefused, &source)
+                    .refused()
+                    .target("development")
+                    .details(serde_json::json!({ "reason": "disabled" }));
+                record(&mut tx, &event).await?;
+                tx.commit().await?;
+                return Err(AppError::Conflict(
+                    "This account is disabled: an administrator can enable it again.".into(),
+                ));
+            };
             let sign_in = store::start_sign_in(
                 &mut tx,
                 person.id,
@@ -233,7 +243,12 @@ pub async fn sign_out_everywhere() -> Result<u64, AppError> {
         async {
             let caller = Caller::signed_in().await?;
             let mut tx = caller.state.pool.begin().await?;
-            let ended = store::end_all_sign_ins(&mut tx, caller.person.id).await?;
+            let ended = store::end_all_sign_ins(
+                &mut tx,
+                caller.person.id,
+                store::EndedAll::SignedOutEverywhere,
+            )
+            .await?;
             record(
                 &mut tx,
                 &caller
@@ -270,6 +285,7 @@ pub async fn set_member_role(user_id: i64, role: String) -> Result<(), AppError>
             let caller = Caller::allowed(Capability::Administer).await?;
             let role = Role::parse(&role)?;
             let mut tx = caller.state.pool.begin().await?;
+            store::lock_admins(&mut tx).await?;
             let old = store::set_role(&mut tx, user_id, role)
                 .await?
                 .ok_or_else(|| AppError::NotFound(format!("person {user_id}")))?;
@@ -288,6 +304,90 @@ pub async fn set_member_role(user_id: i64, role: String) -> Result<(), AppError>
             }
             tx.commit().await?;
             Ok(())
+        }
+        .await,
+    )
+}
+
+/// Disables a person (admins only): every sign-in of theirs ends at once, and no
+/// sign-in method lets them in until an admin enables them. The last enabled admin stays.
+#[server(endpoint = "disable_member")]
+pub async fn disable_member(user_id: i64) -> Result<(), AppError> {
+    respond(
+        async {
+            let caller = Caller::allowed(Capability::Administer).await?;
+            let mut tx = caller.state.pool.begin().await?;
+            store::lock_admins(&mut tx).await?;
+            let was_disabled = store::set_disabled(&mut tx, user_id, Some(caller.person.id))
+                .await?
+                .ok_or_else(|| AppError::NotFound(format!("person {user_id}")))?;
+            if was_disabled {
+                return Err(AppError::Conflict("That person is already disabled.".into()));
+            }
+            if store::admin_count(&mut tx).await? == 0 {
+                return Err(AppError::Conflict(
+                    "Warroom needs at least one admin who can sign in: make someone else admin first."
+                        .into(),
+                ));
+            }
+            let ended = store::end_all_sign_ins(&mut tx, user_id, store::EndedAll::Disabled).await?;
+            let event = caller
+                .audit(AuditAction::MemberDisabled)
+                .target(format!("user {user_id}"))
+                .details(serde_json::json!({ "sessions": ended }));
+            record(&mut tx, &event).await?;
+            tx.commit().await?;
+            tracing::info!(user.id = user_id, sessions = ended, "person disabled");
+            Ok(())
+        }
+        .await,
+    )
+}
+
+/// Lets a disabled person sign in again (admins only).
+#[server(endpoint = "enable_member")]
+pub async fn enable_member(user_id: i64) -> Result<(), AppError> {
+    respond(
+        async {
+            let caller = Caller::allowed(Capability::Administer).await?;
+            let mut tx = caller.state.pool.begin().await?;
+            let was_disabled = store::set_disabled(&mut tx, user_id, None)
+                .await?
+                .ok_or_else(|| AppError::NotFound(format!("person {user_id}")))?;
+            if !was_disabled {
+                return Err(AppError::Conflict("That person is not disabled.".into()));
+            }
+            let event = caller
+                .audit(AuditAction::MemberEnabled)
+                .target(format!("user {user_id}"));
+            record(&mut tx, &event).await?;
+            tx.commit().await?;
+            Ok(())
+        }
+        .await,
+    )
+}
+
+/// Ends every session of a person (admins only): a lost laptop, a shared browser. They
+/// may sign in again. Returns how many sessions were open.
+#[server(endpoint = "end_member_sessions")]
+pub async fn end_member_sessions(user_id: i64) -> Result<u64, AppError> {
+    respond(
+        async {
+            let caller = Caller::allowed(Capability::Administer).await?;
+            let mut tx = caller.state.pool.begin().await?;
+            if store::person(&mut tx, user_id).await?.is_none() {
+                return Err(AppError::NotFound(format!("person {user_id}")));
+            }
+            let ended =
+                store::end_all_sign_ins(&mut tx, user_id, store::EndedAll::EndedByAdmin).await?;
+            let event = caller
+                .audit(AuditAction::MemberSessionsEnded)
+                .target(format!("user {user_id}"))
+                .details(serde_json::json!({ "sessions": ended }));
+            record(&mut tx, &event).await?;
+            tx.commit().await?;
+            Ok(ended)
         }
         .await,
     )

@@ -142,9 +142,11 @@ pub struct Member {
     pub role: Role,
     pub last_sign_in_at: Option<chrono::DateTime<chrono::Utc>>,
     pub active_sessions: i64,
+    /// An admin disabled them: they cannot sign in.
+    pub disabled: bool,
 }
 
-/// An invited address and the role it will get.
+/// A pending invitation: an invited address and the role it will get.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Invitation {
     pub email: String,

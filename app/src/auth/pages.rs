@@ -5,8 +5,9 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use super::api::{
-    list_invitations, list_members, my_sessions, sign_in_options, DevSignIn, EndSession,
-    InviteMember, SetMemberRole, SignOutEverywhere, WithdrawInvitation,
+    list_invitations, list_members, my_sessions, sign_in_options, DevSignIn, DisableMember,
+    EnableMember, EndMemberSessions, EndSession, InviteMember, SetMemberRole, SignOutEverywhere,
+    WithdrawInvitation,
 };
 use super::model::{Capability, Role};
 use crate::ui::layout::{signed_in_can, CurrentUser};
@@ -19,6 +20,9 @@ fn sign_in_problem(code: &str) -> Option<&'static str> {
         "not_allowed" => Some(
             "This account is not allowed to use this Warroom. Ask an administrator to invite \
              your address, or sign in with the account your organisation uses.",
+        ),
+        "disabled" => Some(
+            "This account is disabled. If that is a mistake, ask an administrator to enable it.",
         ),
         "expired" => Some(
             "That sign-in attempt expired or was already used. Start again below.",
@@ -177,9 +181,22 @@ fn browser_name(user_agent: &str) -> String {
 #[component]
 pub fn PeoplePage() -> impl IntoView {
     let set_role = ServerAction::<SetMemberRole>::new();
+    let disable = ServerAction::<DisableMember>::new();
+    let enable = ServerAction::<EnableMember>::new();
+    let end_sessions = ServerAction::<EndMemberSessions>::new();
     let invite = ServerAction::<InviteMember>::new();
     let withdraw = ServerAction::<WithdrawInvitation>::new();
-    let members = Resource::new(move || set_role.version().get(), |_| list_members());
+    let members = Resource::new(
+        move || {
+            (
+                set_role.version().get(),
+                disable.version().get(),
+                enable.version().get(),
+                end_sessions.version().get(),
+            )
+        },
+        |_| list_members(),
+    );
     let invitations = Resource::new(
         move || (invite.version().get(), withdraw.version().get()),
         |_| list_invitations(),
@@ -190,18 +207,25 @@ pub fn PeoplePage() -> impl IntoView {
         <section class="card">
             <h1>"People and roles"</h1>
             <p class="muted">{Role::ALL.into_iter().map(|r| format!("{}: {}.", r.label(), r.description())).collect::<Vec<_>>().join(" ")}</p>
+            <p class="muted">"Disabling someone (who left, or whose account is at risk) ends every session of theirs at once and keeps them out, whichever way they sign in, until they are enabled again. Ending someone's sessions signs them out everywhere; they may sign in again."</p>
             <ErrorNote result=set_role.value()/>
+            <ErrorNote result=disable.value()/>
+            <ErrorNote result=enable.value()/>
+            <ErrorNote result=end_sessions.value()/>
             <Transition fallback=|| view! { <p>"Loading…"</p> }>
                 {move || members.get().map(|result| match result {
                     Ok(list) => view! {
                         <table class="table" data-testid="members">
-                            <thead><tr><th>"Name"</th><th>"E-mail"</th><th>"Role"</th><th>"Last sign-in"</th><th>"Sessions"</th></tr></thead>
+                            <thead><tr><th>"Name"</th><th>"E-mail"</th><th>"Role"</th><th>"Last sign-in"</th><th>"Sessions"</th><th>"Access"</th></tr></thead>
                             <tbody>
                                 {list.into_iter().map(|m| {
                                     let user_id = m.id;
+                                    let disabled = m.disabled;
+                                    let sessions = m.active_sessions;
+                                    let name = m.name.clone();
                                     view! {
-                                        <tr data-testid=format!("member-{}", m.id)>
-                                            <td>{m.name.clone()}</td>
+                                        <tr data-testid=format!("member-{}", m.id) class:disabled=disabled>
+                                            <td>{m.name.clone()} {disabled.then(|| view! { " " <span class="badge disabled-badge">"disabled"</span> })}</td>
                                             <td>{m.email.clone().unwrap_or_else(|| "—".into())}</td>
                                             <td>
                                                 <select aria-label=format!("Role of {}", m.name)
@@ -214,7 +238,30 @@ pub fn PeoplePage() -> impl IntoView {
                                                 </select>
                                             </td>
                                             <td>{m.last_sign_in_at.map(date_time).unwrap_or_else(|| "never".into())}</td>
-                                            <td>{m.active_sessions}</td>
+                                            <td>{sessions}
+                                                {(sessions > 0).then(|| view! {
+                                                    " "
+                                                    <button type="button" class="link" aria-label=format!("End all sessions of {name}")
+                                                        on:click=move |_| { end_sessions.dispatch(EndMemberSessions { user_id }); }>
+                                                        "End all"
+                                                    </button>
+                                                })}
+                                            </td>
+                                            <td>{if disabled {
+                                                view! {
+                                                    <button type="button" class="link" aria-label=format!("Enable {}", m.name)
+                                                        on:click=move |_| { enable.dispatch(EnableMember { user_id }); }>
+                                                        "Enable"
+                                                    </button>
+                                                }.into_any()
+                                            } else {
+                                                view! {
+                                                    <button type="button" class="link danger" aria-label=format!("Disable {}", m.name)
+                                                        on:click=move |_| { disable.dispatch(DisableMember { user_id }); }>
+                                                        "Disable"
+                                                    </button>
+                                                }.into_any()
+                                            }}</td>
                                         </tr>
                                     }
                                 }).collect_view()}

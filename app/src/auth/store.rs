@@ -20,24 +20,26 @@ fn session_error(err: tower_sessions::session::Error) -> AppError {
 }
 
 /// Finds the person with this handle (development sign-in), creating them on first
-/// sign-in, with the role they asked for.
+/// sign-in, with the role they asked for. `None` when that person is disabled (nothing
+/// is changed then).
 #[tracing::instrument(skip_all)]
 pub async fn upsert_by_handle(
     conn: &mut PgConnection,
     name: &SignInName,
     role: Role,
-) -> Result<Person, AppError> {
+) -> Result<Option<Person>, AppError> {
     let person = sqlx::query_as!(
         Person,
         r#"INSERT INTO users (handle, display_name, role) VALUES ($1, $2, $3)
            ON CONFLICT (handle) DO UPDATE
                SET display_name = EXCLUDED.display_name, role = EXCLUDED.role
+               WHERE users.disabled_at IS NULL
            RETURNING id, display_name AS name"#,
         name.handle(),
         name.display_name(),
         role.as_str(),
     )
-    .fetch_one(conn)
+    .fetch_optional(conn)
     .await?;
     Ok(person)
 }
@@ -65,6 +67,8 @@ pub enum ExternalSignIn {
         created: bool,
     },
     Refused,
+    /// An admin disabled this person: no sign-in method lets them in.
+    Disabled,
 }
 
 /// Applies the access policy to someone an identity provider vouched for; admitted people
@@ -105,6 +109,11 @@ pub async fn admit_external(
             .await?
         }
     };
+    if let Some(id) = existing {
+        if is_disabled(&mut *conn, id).await? {
+            return Ok(ExternalSignIn::Disabled);
+        }
+    }
     let (user_id, old_role, created) = match existing {
         Some(id) => {
             let role = sqlx::query_scalar!(
@@ -138,9 +147,15 @@ pub async fn admit_external(
     )
     .execute(&mut *conn)
     .await?;
-    sqlx::query!("DELETE FROM invitations WHERE email = $1", email)
-        .execute(&mut *conn)
-        .await?;
+    // An invitation is a lasting grant: accepted once, it keeps admitting its address.
+    sqlx::query!(
+        "UPDATE invitations SET accepted_at = now(), accepted_by = $2
+         WHERE email = $1 AND accepted_at IS NULL",
+        email,
+        user_id,
+    )
+    .execute(&mut *conn)
+    .await?;
     let promoted_from = match old_role {
         Some(old) if force_admin && old != Role::Admin => {
             set_role(&mut *conn, user_id, Role::Admin).await?;
@@ -169,27 +184,48 @@ pub async fn person(conn: &mut PgConnection, id: i64) -> Result<Option<Person>, 
     .await?)
 }
 
+/// Whether an admin disabled this person.
+async fn is_disabled(conn: &mut PgConnection, user_id: i64) -> Result<bool, AppError> {
+    Ok(sqlx::query_scalar!(
+        r#"SELECT disabled_at IS NOT NULL AS "disabled!" FROM users WHERE id = $1"#,
+        user_id
+    )
+    .fetch_one(conn)
+    .await?)
+}
+
 /// Everyone who may work incidents, by name (for "assign to…" pickers).
 pub async fn responders(pool: &PgPool) -> Result<Vec<Person>, AppError> {
     Ok(sqlx::query_as!(
         Person,
         "SELECT id, display_name AS name FROM users
-         WHERE kind = 'person' AND role IN ('responder', 'admin')
+         WHERE kind = 'person' AND role IN ('responder', 'admin') AND disabled_at IS NULL
          ORDER BY display_name"
     )
     .fetch_all(pool)
     .await?)
 }
 
-/// Whether this person may be given an incident role.
-pub async fn can_work_incidents(conn: &mut PgConnection, user_id: i64) -> Result<bool, AppError> {
-    Ok(sqlx::query_scalar!(
-        r#"SELECT EXISTS (SELECT 1 FROM users WHERE id = $1 AND kind = 'person'
-                          AND role IN ('responder', 'admin')) AS "exists!""#,
+/// Why this person may not be given an incident role, in words ("their role is
+/// read-only"); `None` when they may.
+pub async fn why_cannot_work_incidents(
+    conn: &mut PgConnection,
+    user_id: i64,
+) -> Result<Option<&'static str>, AppError> {
+    let row = sqlx::query!(
+        r#"SELECT role IN ('responder', 'admin') AND kind = 'person' AS "works!",
+                  disabled_at IS NOT NULL AS "disabled!"
+           FROM users WHERE id = $1"#,
         user_id
     )
-    .fetch_one(conn)
-    .await?)
+    .fetch_optional(conn)
+    .await?;
+    Ok(match row {
+        None => Some("there is no such person"),
+        Some(r) if r.disabled => Some("their account is disabled"),
+        Some(r) if !r.works => Some("their role is read-only"),
+        Some(_) => None,
+    })
 }
 
 /// Everyone who can sign in, for the admin page.
@@ -197,6 +233,7 @@ pub async fn members(pool: &PgPool) -> Result<Vec<Member>, AppError> {
     let rows = sqlx::query!(
         r#"SELECT u.id, u.display_name, u.email, u.role,
                   u.last_sign_in_at AS "last_sign_in_at: DateTime<Utc>",
+                  u.disabled_at IS NOT NULL AS "disabled!",
                   (SELECT count(*) FROM sign_ins s
                     WHERE s.user_id = u.id AND s.ended_at IS NULL AND s.expires_at > now())
                     AS "active_sessions!"
@@ -213,6 +250,7 @@ pub async fn members(pool: &PgPool) -> Result<Vec<Member>, AppError> {
                 role: Role::parse(&r.role)?,
                 last_sign_in_at: r.last_sign_in_at,
                 active_sessions: r.active_sessions,
+                disabled: r.disabled,
             })
         })
         .collect()
@@ -242,21 +280,65 @@ pub async fn set_role(
     Ok(Some(Role::parse(&old)?))
 }
 
-/// How many admins there are (the last one may not demote themselves).
+/// Locks every admin's row (in id order, so two such transactions queue rather than
+/// deadlock) before a change that could leave Warroom without an enabled admin: two admins
+/// disabling or demoting each other at once then cannot both succeed.
+pub async fn lock_admins(conn: &mut PgConnection) -> Result<(), AppError> {
+    sqlx::query!(
+        "SELECT id FROM users WHERE role = 'admin' AND kind = 'person' ORDER BY id FOR UPDATE"
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(())
+}
+
+/// How many enabled admins there are (the last one may neither step down nor be
+/// disabled). Call `lock_admins` first in the same transaction.
 pub async fn admin_count(conn: &mut PgConnection) -> Result<i64, AppError> {
     Ok(sqlx::query_scalar!(
-        r#"SELECT count(*) AS "n!" FROM users WHERE role = 'admin' AND kind = 'person'"#
+        r#"SELECT count(*) AS "n!" FROM users
+           WHERE role = 'admin' AND kind = 'person' AND disabled_at IS NULL"#
     )
     .fetch_one(conn)
     .await?)
 }
 
-/// Pending invitations, newest first.
+/// Disables a person (`by` is the admin) or, with `None`, enables them again. Returns
+/// whether they were disabled before, or `None` if there is no such person.
+pub async fn set_disabled(
+    conn: &mut PgConnection,
+    user_id: i64,
+    by: Option<i64>,
+) -> Result<Option<bool>, AppError> {
+    let before = sqlx::query_scalar!(
+        r#"SELECT disabled_at IS NOT NULL AS "disabled!" FROM users
+           WHERE id = $1 AND kind = 'person' FOR UPDATE"#,
+        user_id
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(before) = before else {
+        return Ok(None);
+    };
+    sqlx::query!(
+        "UPDATE users SET disabled_at = CASE WHEN $2::BIGINT IS NULL THEN NULL ELSE now() END,
+                          disabled_by = $2
+         WHERE id = $1",
+        user_id,
+        by,
+    )
+    .execute(conn)
+    .await?;
+    Ok(Some(before))
+}
+
+/// Pending invitations (not yet accepted), newest first.
 pub async fn invitations(pool: &PgPool) -> Result<Vec<Invitation>, AppError> {
     let rows = sqlx::query!(
         r#"SELECT i.email, i.role, u.display_name AS invited_by,
                   i.created_at AS "created_at: DateTime<Utc>"
            FROM invitations i JOIN users u ON u.id = i.invited_by
+           WHERE i.accepted_at IS NULL
            ORDER BY i.created_at DESC"#
     )
     .fetch_all(pool)
@@ -273,7 +355,8 @@ pub async fn invitations(pool: &PgPool) -> Result<Vec<Invitation>, AppError> {
         .collect()
 }
 
-/// Invites an address (or changes the role of its pending invitation).
+/// Invites an address (or changes the role of its invitation, which is pending again
+/// until its next sign-in).
 pub async fn invite(
     conn: &mut PgConnection,
     email: &EmailAddress,
@@ -282,7 +365,8 @@ pub async fn invite(
 ) -> Result<(), AppError> {
     sqlx::query!(
         "INSERT INTO invitations (email, role, invited_by) VALUES ($1, $2, $3)
-         ON CONFLICT (email) DO UPDATE SET role = EXCLUDED.role, invited_by = EXCLUDED.invited_by",
+         ON CONFLICT (email) DO UPDATE SET role = EXCLUDED.role, invited_by = EXCLUDED.invited_by,
+                                           accepted_at = NULL, accepted_by = NULL",
         email.as_str(),
         role.as_str(),
         invited_by,
@@ -292,14 +376,18 @@ pub async fn invite(
     Ok(())
 }
 
-/// Withdraws an invitation; false if there was none.
+/// Withdraws a pending invitation; false if there was none. (An accepted one is how its
+/// person keeps signing in; access ends by disabling them.)
 pub async fn withdraw_invitation(
     conn: &mut PgConnection,
     email: &EmailAddress,
 ) -> Result<bool, AppError> {
-    let done = sqlx::query!("DELETE FROM invitations WHERE email = $1", email.as_str())
-        .execute(conn)
-        .await?;
+    let done = sqlx::query!(
+        "DELETE FROM invitations WHERE email = $1 AND accepted_at IS NULL",
+        email.as_str()
+    )
+    .execute(conn)
+    .await?;
     Ok(done.rows_affected() == 1)
 }
 
@@ -361,7 +449,7 @@ pub async fn active_sign_in(
                   s.last_seen_at AS "last_seen_at: DateTime<Utc>"
            FROM sign_ins s JOIN users u ON u.id = s.user_id
            WHERE s.id = $1 AND s.ended_at IS NULL AND s.expires_at > now()
-             AND s.last_seen_at > $2 AND u.kind = 'person'"#,
+             AND s.last_seen_at > $2 AND u.kind = 'person' AND u.disabled_at IS NULL"#,
         sign_in,
         (Utc::now() - idle) as _,
     )
@@ -404,12 +492,39 @@ pub async fn end_sign_in(
     Ok(done.rows_affected() == 1)
 }
 
-/// Ends every sign-in of `user_id`; returns how many were open.
-pub async fn end_all_sign_ins(conn: &mut PgConnection, user_id: i64) -> Result<u64, AppError> {
+/// Why every sign-in of a person ended at once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EndedAll {
+    /// They signed out everywhere themselves.
+    SignedOutEverywhere,
+    /// An admin ended their sessions.
+    EndedByAdmin,
+    /// An admin disabled them.
+    Disabled,
+}
+
+impl EndedAll {
+    fn as_str(self) -> &'static str {
+        match self {
+            EndedAll::SignedOutEverywhere => "signed_out_everywhere",
+            EndedAll::EndedByAdmin => "ended_by_admin",
+            EndedAll::Disabled => "disabled",
+        }
+    }
+}
+
+/// Ends every sign-in of `user_id` (their live streams follow: ending a sign-in is
+/// announced); returns how many were open.
+pub async fn end_all_sign_ins(
+    conn: &mut PgConnection,
+    user_id: i64,
+    why: EndedAll,
+) -> Result<u64, AppError> {
     let done = sqlx::query!(
-        "UPDATE sign_ins SET ended_at = now(), ended_reason = 'signed_out_everywhere'
+        "UPDATE sign_ins SET ended_at = now(), ended_reason = $2
          WHERE user_id = $1 AND ended_at IS NULL",
         user_id,
+        why.as_str(),
     )
     .execute(conn)
     .await?;

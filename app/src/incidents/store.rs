@@ -355,13 +355,10 @@ pub async fn assign_role(
     let assignee = crate::auth::store::person(&mut tx, assignee_id)
         .await?
         .ok_or_else(|| AppError::invalid("user_id", "That person does not exist."))?;
-    if !crate::auth::store::can_work_incidents(&mut tx, assignee.id).await? {
+    if let Some(why) = crate::auth::store::why_cannot_work_incidents(&mut tx, assignee.id).await? {
         return Err(AppError::invalid(
             "user_id",
-            format!(
-                "{} cannot work incidents (their role is read-only).",
-                assignee.name
-            ),
+            format!("{} cannot work incidents ({why}).", assignee.name),
         ));
     }
     let holders = active_holders(&mut tx, incident_id, role).await?;

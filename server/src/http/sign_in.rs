@@ -187,24 +187,38 @@ pub async fn callback(
         }
     };
     match admit(&state, &identity, &source).await {
-        Ok(Some(sign_in)) => match auth_store::attach_to_session(&session, sign_in).await {
+        Ok(Ok(sign_in)) => match auth_store::attach_to_session(&session, sign_in).await {
             Ok(()) => Redirect::to("/").into_response(),
             Err(err) => err_response(err),
         },
-        Ok(None) => Redirect::to("/login?error=not_allowed").into_response(),
+        Ok(Err(refusal)) => Redirect::to(&format!("/login?error={refusal}")).into_response(),
         Err(err) => err_response(err),
     }
 }
 
 /// Applies the access policy; admitted people get a sign-in (returned), refused people
-/// only an audit entry. Both in one transaction with their audit records.
+/// only an audit entry and the sign-in page's code for why. Both in one transaction with
+/// their audit records.
 async fn admit(
     state: &AppState,
     identity: &auth_store::ExternalIdentity,
     source: &Source,
-) -> Result<Option<uuid::Uuid>, warroom_app::error::AppError> {
+) -> Result<Result<uuid::Uuid, &'static str>, warroom_app::error::AppError> {
     let mut tx = state.pool.begin().await?;
     match auth_store::admit_external(&mut tx, &state.settings.access, identity).await? {
+        ExternalSignIn::Disabled => {
+            tracing::warn!(
+                provider = identity.provider,
+                "sign-in refused: disabled by an admin"
+            );
+            let event = AuditEvent::new(AuditAction::SignInRefused, source)
+                .refused()
+                .target(identity.provider.clone())
+                .details(serde_json::json!({ "reason": "disabled" }));
+            record(&mut tx, &event).await?;
+            tx.commit().await?;
+            Ok(Err("disabled"))
+        }
         ExternalSignIn::Refused => {
             tracing::warn!(
                 provider = identity.provider,
@@ -219,7 +233,7 @@ async fn admit(
                 }));
             record(&mut tx, &event).await?;
             tx.commit().await?;
-            Ok(None)
+            Ok(Err("not_allowed"))
         }
         ExternalSignIn::Admitted {
             person,
@@ -253,7 +267,7 @@ async fn admit(
                 provider = identity.provider,
                 "signed in"
             );
-            Ok(Some(sign_in))
+            Ok(Ok(sign_in))
         }
     }
 }
