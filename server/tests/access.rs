@@ -154,6 +154,13 @@ async fn every_route_and_server_function_checks_the_role_on_the_server(pool: PgP
             Call::ServerFn("end_member_sessions", vec![("user_id", someone_id.clone())]),
             Need::Admin,
         ),
+        (
+            Call::ServerFn(
+                "set_member_publishing",
+                vec![("user_id", someone_id.clone()), ("allowed", s("true"))],
+            ),
+            Need::Admin,
+        ),
         (Call::ServerFn("list_invitations", vec![]), Need::Admin),
         (
             Call::ServerFn(

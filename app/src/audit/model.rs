@@ -31,10 +31,11 @@ pub enum AuditAction {
     MemberDisabled,
     MemberEnabled,
     MemberSessionsEnded,
+    PublishingChanged,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 25] = [
+    pub const ALL: [AuditAction; 26] = [
         AuditAction::SignIn,
         AuditAction::SignInRefused,
         AuditAction::SignOut,
@@ -60,6 +61,7 @@ impl AuditAction {
         AuditAction::MemberDisabled,
         AuditAction::MemberEnabled,
         AuditAction::MemberSessionsEnded,
+        AuditAction::PublishingChanged,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -89,6 +91,7 @@ impl AuditAction {
             AuditAction::MemberDisabled => "member_disabled",
             AuditAction::MemberEnabled => "member_enabled",
             AuditAction::MemberSessionsEnded => "member_sessions_ended",
+            AuditAction::PublishingChanged => "publishing_changed",
         }
     }
 
@@ -119,6 +122,7 @@ impl AuditAction {
             AuditAction::MemberDisabled => "Person disabled",
             AuditAction::MemberEnabled => "Person enabled",
             AuditAction::MemberSessionsEnded => "Ended someone's sessions",
+            AuditAction::PublishingChanged => "Status page publishing granted or withdrawn",
         }
     }
 

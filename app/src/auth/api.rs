@@ -393,6 +393,31 @@ pub async fn end_member_sessions(user_id: i64) -> Result<u64, AppError> {
     )
 }
 
+/// Allows someone to publish to the status page (public updates and component impacts,
+/// as an incident's commander or liaison), or withdraws it (admins only).
+#[server(endpoint = "set_member_publishing")]
+pub async fn set_member_publishing(user_id: i64, allowed: bool) -> Result<(), AppError> {
+    respond(
+        async {
+            let caller = Caller::allowed(Capability::Administer).await?;
+            let mut tx = caller.state.pool.begin().await?;
+            let before = store::set_publishing(&mut tx, user_id, allowed)
+                .await?
+                .ok_or_else(|| AppError::NotFound(format!("person {user_id}")))?;
+            if before != allowed {
+                let event = caller
+                    .audit(AuditAction::PublishingChanged)
+                    .target(format!("user {user_id}"))
+                    .details(serde_json::json!({ "may_publish": allowed }));
+                record(&mut tx, &event).await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        }
+        .await,
+    )
+}
+
 /// Pending invitations (admins only).
 #[server(endpoint = "list_invitations")]
 pub async fn list_invitations() -> Result<Vec<Invitation>, AppError> {

@@ -144,6 +144,8 @@ pub struct Member {
     pub active_sessions: i64,
     /// An admin disabled them: they cannot sign in.
     pub disabled: bool,
+    /// An admin allowed them to publish to the status page (admins may by their role).
+    pub may_publish: bool,
 }
 
 /// A pending invitation: an invited address and the role it will get.

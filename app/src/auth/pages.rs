@@ -6,8 +6,8 @@ use leptos_router::hooks::use_query_map;
 
 use super::api::{
     list_invitations, list_members, my_sessions, sign_in_options, DevSignIn, DisableMember,
-    EnableMember, EndMemberSessions, EndSession, InviteMember, SetMemberRole, SignOutEverywhere,
-    WithdrawInvitation,
+    EnableMember, EndMemberSessions, EndSession, InviteMember, SetMemberPublishing, SetMemberRole,
+    SignOutEverywhere, WithdrawInvitation,
 };
 use super::model::{Capability, Role};
 use crate::ui::layout::{signed_in_can, CurrentUser};
@@ -184,6 +184,7 @@ pub fn PeoplePage() -> impl IntoView {
     let disable = ServerAction::<DisableMember>::new();
     let enable = ServerAction::<EnableMember>::new();
     let end_sessions = ServerAction::<EndMemberSessions>::new();
+    let publishing = ServerAction::<SetMemberPublishing>::new();
     let invite = ServerAction::<InviteMember>::new();
     let withdraw = ServerAction::<WithdrawInvitation>::new();
     let members = Resource::new(
@@ -193,6 +194,7 @@ pub fn PeoplePage() -> impl IntoView {
                 disable.version().get(),
                 enable.version().get(),
                 end_sessions.version().get(),
+                publishing.version().get(),
             )
         },
         |_| list_members(),
@@ -207,16 +209,18 @@ pub fn PeoplePage() -> impl IntoView {
         <section class="card">
             <h1>"People and roles"</h1>
             <p class="muted">{Role::ALL.into_iter().map(|r| format!("{}: {}.", r.label(), r.description())).collect::<Vec<_>>().join(" ")}</p>
+            <p class="muted">"Publishing to the status page (public updates and affected components, as an incident's commander or communications liaison, sent to every subscriber) is allowed per person; admins may by their role."</p>
             <p class="muted">"Disabling someone (who left, or whose account is at risk) ends every session of theirs at once and keeps them out, whichever way they sign in, until they are enabled again. Ending someone's sessions signs them out everywhere; they may sign in again."</p>
             <ErrorNote result=set_role.value()/>
             <ErrorNote result=disable.value()/>
             <ErrorNote result=enable.value()/>
             <ErrorNote result=end_sessions.value()/>
+            <ErrorNote result=publishing.value()/>
             <Transition fallback=|| view! { <p>"Loading…"</p> }>
                 {move || members.get().map(|result| match result {
                     Ok(list) => view! {
                         <table class="table" data-testid="members">
-                            <thead><tr><th>"Name"</th><th>"E-mail"</th><th>"Role"</th><th>"Last sign-in"</th><th>"Sessions"</th><th>"Access"</th></tr></thead>
+                            <thead><tr><th>"Name"</th><th>"E-mail"</th><th>"Role"</th><th>"Last sign-in"</th><th>"Sessions"</th><th>"Status page"</th><th>"Access"</th></tr></thead>
                             <tbody>
                                 {list.into_iter().map(|m| {
                                     let user_id = m.id;
@@ -247,6 +251,21 @@ pub fn PeoplePage() -> impl IntoView {
                                                     </button>
                                                 })}
                                             </td>
+                                            <td>{if m.role == Role::Admin {
+                                                view! { <span class="muted small">"publishes (admin)"</span> }.into_any()
+                                            } else {
+                                                let allowed = m.may_publish;
+                                                view! {
+                                                    <label class="small">
+                                                        <input type="checkbox" prop:checked=allowed
+                                                            aria-label=format!("{} may publish to the status page", m.name)
+                                                            on:change=move |ev| {
+                                                                publishing.dispatch(SetMemberPublishing { user_id, allowed: event_target_checked(&ev) });
+                                                            }/>
+                                                        " may publish"
+                                                    </label>
+                                                }.into_any()
+                                            }}</td>
                                             <td>{if disabled {
                                                 view! {
                                                     <button type="button" class="link" aria-label=format!("Enable {}", m.name)

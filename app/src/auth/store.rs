@@ -228,12 +228,49 @@ pub async fn why_cannot_work_incidents(
     })
 }
 
+/// Whether this person may publish to the status page: granted by an admin, or an admin
+/// themselves, and not disabled.
+pub async fn may_publish(conn: &mut PgConnection, user_id: i64) -> Result<bool, AppError> {
+    Ok(sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM users WHERE id = $1 AND kind = 'person'
+                          AND disabled_at IS NULL AND (may_publish OR role = 'admin')) AS "may!""#,
+        user_id
+    )
+    .fetch_one(conn)
+    .await?)
+}
+
+/// Grants or withdraws publishing to the status page; returns the setting it had, or
+/// `None` if there is no such person.
+pub async fn set_publishing(
+    conn: &mut PgConnection,
+    user_id: i64,
+    allowed: bool,
+) -> Result<Option<bool>, AppError> {
+    let before = sqlx::query_scalar!(
+        "SELECT may_publish FROM users WHERE id = $1 AND kind = 'person' FOR UPDATE",
+        user_id
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    if before.is_some() {
+        sqlx::query!(
+            "UPDATE users SET may_publish = $2 WHERE id = $1",
+            user_id,
+            allowed
+        )
+        .execute(conn)
+        .await?;
+    }
+    Ok(before)
+}
+
 /// Everyone who can sign in, for the admin page.
 pub async fn members(pool: &PgPool) -> Result<Vec<Member>, AppError> {
     let rows = sqlx::query!(
         r#"SELECT u.id, u.display_name, u.email, u.role,
                   u.last_sign_in_at AS "last_sign_in_at: DateTime<Utc>",
-                  u.disabled_at IS NOT NULL AS "disabled!",
+                  u.disabled_at IS NOT NULL AS "disabled!", u.may_publish,
                   (SELECT count(*) FROM sign_ins s
                     WHERE s.user_id = u.id AND s.ended_at IS NULL AND s.expires_at > now())
                     AS "active_sessions!"
@@ -251,6 +288,7 @@ pub async fn members(pool: &PgPool) -> Result<Vec<Member>, AppError> {
                 last_sign_in_at: r.last_sign_in_at,
                 active_sessions: r.active_sessions,
                 disabled: r.disabled,
+                may_publish: r.may_publish,
             })
         })
         .collect()

@@ -361,6 +361,15 @@ pub async fn assign_role(
             format!("{} cannot work incidents ({why}).", assignee.name),
         ));
     }
+    if role == Role::Liaison && !crate::auth::store::may_publish(&mut tx, assignee.id).await? {
+        return Err(AppError::invalid(
+            "user_id",
+            format!(
+                "{} may not publish to the status page, which the communications liaison does: an admin allows that on Admin → People.",
+                assignee.name
+            ),
+        ));
+    }
     let holders = active_holders(&mut tx, incident_id, role).await?;
     if holders.iter().any(|p| p.id == assignee.id) {
         return Err(AppError::Conflict(format!(
