@@ -39,6 +39,10 @@ pub struct PendingSignIn {
     pub pkce_verifier: String,
     pub nonce: Option<String>,
     pub started_at: chrono::DateTime<chrono::Utc>,
+    /// Set when a signed-in person links this provider to their account: the id of their
+    /// sign-in, which must still be this browser's, and valid, at the callback.
+    #[serde(default)]
+    pub link_to: Option<uuid::Uuid>,
 }
 
 /// Why a callback did not produce an identity.
@@ -99,11 +103,24 @@ impl Providers {
         self.by_key.is_empty()
     }
 
+    /// The keys of configured providers not trusted for addresses (`trust_email`).
+    pub fn untrusted_for_email(&self) -> Vec<String> {
+        let mut keys: Vec<String> = self
+            .by_key
+            .values()
+            .filter(|p| !p.config.trust_email)
+            .map(|p| p.config.key.clone())
+            .collect();
+        keys.sort();
+        keys
+    }
+
     /// The URL to send the browser to, and what to remember until the callback.
     pub async fn begin(
         &self,
         provider: &Provider,
         redirect_uri: &str,
+        link_to: Option<uuid::Uuid>,
     ) -> anyhow::Result<(String, PendingSignIn)> {
         let redirect = RedirectUrl::new(redirect_uri.to_string()).context("redirect URI")?;
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
@@ -146,6 +163,7 @@ impl Providers {
                 pkce_verifier: verifier.secret().clone(),
                 nonce,
                 started_at: chrono::Utc::now(),
+                link_to,
             },
         ))
     }
@@ -181,6 +199,10 @@ impl Providers {
                     token.access_token().secret(),
                 )
                 .await
+                .map(|identity| ExternalIdentity {
+                    email_trusted: config.trust_email,
+                    ..identity
+                })
             }
             ProviderKind::Oidc { .. } => {
                 let metadata = provider.metadata(&self.http).await?;
@@ -245,6 +267,7 @@ impl Providers {
                     email,
                     name: truncate(&name, 80),
                     github_orgs: None,
+                    email_trusted: config.trust_email,
                 })
             }
         }
@@ -467,6 +490,8 @@ async fn github_identity(
         email,
         name: truncate(&name, 80),
         github_orgs: Some(orgs.into_iter().map(|o| o.login.to_lowercase()).collect()),
+        // The caller knows whether the site trusts this provider.
+        email_trusted: false,
     })
 }
 

@@ -123,6 +123,7 @@ async fn every_route_and_server_function_checks_the_role_on_the_server(pool: PgP
         ),
         (Call::ServerFn("sign_out", vec![]), Need::Anyone),
         (Call::ServerFn("my_sessions", vec![]), Need::SignedIn),
+        (Call::ServerFn("my_sign_in_methods", vec![]), Need::SignedIn),
         (
             Call::ServerFn(
                 "end_session",
@@ -471,6 +472,7 @@ async fn every_route_and_server_function_checks_the_role_on_the_server(pool: PgP
         (Call::Get(s("/api/v2/summary.json")), Need::Anyone),
         (Call::Get(format!("/live/incidents/{incident}")), Need::Read),
         (Call::Get(s("/auth/github/start")), Need::Anyone),
+        (Call::Get(s("/auth/github/link")), Need::Anyone),
         (
             Call::Get(s("/auth/github/callback?code=x&state=y")),
             Need::Anyone,

@@ -32,10 +32,11 @@ pub enum AuditAction {
     MemberEnabled,
     MemberSessionsEnded,
     PublishingChanged,
+    IdentityLinked,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 26] = [
+    pub const ALL: [AuditAction; 27] = [
         AuditAction::SignIn,
         AuditAction::SignInRefused,
         AuditAction::SignOut,
@@ -62,6 +63,7 @@ impl AuditAction {
         AuditAction::MemberEnabled,
         AuditAction::MemberSessionsEnded,
         AuditAction::PublishingChanged,
+        AuditAction::IdentityLinked,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -92,6 +94,7 @@ impl AuditAction {
             AuditAction::MemberEnabled => "member_enabled",
             AuditAction::MemberSessionsEnded => "member_sessions_ended",
             AuditAction::PublishingChanged => "publishing_changed",
+            AuditAction::IdentityLinked => "identity_linked",
         }
     }
 
@@ -123,6 +126,7 @@ impl AuditAction {
             AuditAction::MemberEnabled => "Person enabled",
             AuditAction::MemberSessionsEnded => "Ended someone's sessions",
             AuditAction::PublishingChanged => "Status page publishing granted or withdrawn",
+            AuditAction::IdentityLinked => "Sign-in method linked",
         }
     }
 

@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use super::model::{Invitation, Me, Member, SessionInfo, SignInChoices};
+use super::model::{Invitation, Me, Member, SessionInfo, SignInChoices, SignInMethods};
 use crate::error::AppError;
 
 #[cfg(feature = "ssr")]
@@ -205,6 +205,42 @@ pub async fn my_sessions() -> Result<Vec<SessionInfo>, AppError> {
                 caller.state.settings.session_idle,
             )
             .await
+        }
+        .await,
+    )
+}
+
+/// The sign-in methods linked to my account, and the configured ones I can still link
+/// (`/auth/{key}/link`).
+#[server(endpoint = "my_sign_in_methods")]
+pub async fn my_sign_in_methods() -> Result<SignInMethods, AppError> {
+    respond(
+        async {
+            let caller = Caller::signed_in().await?;
+            let configured = &caller.state.settings.providers;
+            let linked: Vec<super::model::LinkedMethod> =
+                store::linked_identities(&caller.state.pool, caller.person.id)
+                    .await?
+                    .into_iter()
+                    .map(
+                        |(provider, linked_at, last_used_at)| super::model::LinkedMethod {
+                            name: configured
+                                .iter()
+                                .find(|p| p.key == provider)
+                                .map(|p| p.name.clone())
+                                .unwrap_or_else(|| provider.clone()),
+                            provider,
+                            linked_at,
+                            last_used_at,
+                        },
+                    )
+                    .collect();
+            let linkable = configured
+                .iter()
+                .filter(|p| !linked.iter().any(|l| l.provider == p.key))
+                .cloned()
+                .collect();
+            Ok(SignInMethods { linked, linkable })
         }
         .await,
     )

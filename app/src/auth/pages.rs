@@ -5,18 +5,19 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use super::api::{
-    list_invitations, list_members, my_sessions, sign_in_options, DevSignIn, DisableMember,
-    EnableMember, EndMemberSessions, EndSession, InviteMember, SetMemberPublishing, SetMemberRole,
-    SignOutEverywhere, WithdrawInvitation,
+    list_invitations, list_members, my_sessions, my_sign_in_methods, sign_in_options, DevSignIn,
+    DisableMember, EnableMember, EndMemberSessions, EndSession, InviteMember, SetMemberPublishing,
+    SetMemberRole, SignOutEverywhere, WithdrawInvitation,
 };
-use super::model::{Capability, Role};
+use super::model::{link_required_message, Capability, Role};
 use crate::ui::layout::{signed_in_can, CurrentUser};
 use crate::ui::{ago, date_time, ErrorNote, Failure};
 
 /// Why a sign-in came back to this page, in words (the `error` query parameter).
 fn sign_in_problem(code: &str) -> Option<&'static str> {
     match code {
-        "" => None,
+        // Said with the providers' names, inside the page's list of them.
+        "" | "link_required" => None,
         "not_allowed" => Some(
             "This account is not allowed to use this Warroom. Ask an administrator to invite \
              your address, or sign in with the account your organisation uses.",
@@ -49,6 +50,18 @@ pub fn LoginPage() -> impl IntoView {
             <h1>"Sign in to Warroom"</h1>
             {move || problem().map(|p| view! { <p class="error" role="alert" data-testid="sign-in-problem">{p}</p> })}
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+                {move || {
+                    let query = query.read();
+                    (query.get("error").as_deref() == Some("link_required")).then(|| {
+                        let with = query.get("with").unwrap_or_default();
+                        let link = query.get("link").unwrap_or_default();
+                        options.get().and_then(|o| o.ok()).map(|o| view! {
+                            <p class="error" role="alert" data-testid="sign-in-problem">
+                                {link_required_message(&with, &link, &o.providers)}
+                            </p>
+                        })
+                    })
+                }}
                 {move || options.get().map(|options| match options {
                     Ok(options) if !options.providers.is_empty() => view! {
                         <ul class="providers">
@@ -95,7 +108,25 @@ pub fn LoginPage() -> impl IntoView {
     }
 }
 
-/// My account: who I am, my signed-in browsers, ending one or all of them.
+/// What the account page says after linking a provider (`?linked=` / `?link_error=`):
+/// fixed sentences, never text from the URL.
+fn link_result(linked: Option<String>, error: Option<String>) -> Option<(bool, &'static str)> {
+    match (linked, error.as_deref()) {
+        (_, Some("taken")) => Some((
+            false,
+            "That account at the provider is already linked to another person in Warroom: it was not linked to yours.",
+        )),
+        (_, Some("expired")) => Some((false, "That attempt expired or was already used. Start again below.")),
+        (_, Some(_)) => Some((
+            false,
+            "Linking did not complete. Start again below; if it keeps failing, tell your administrator.",
+        )),
+        (Some(_), None) => Some((true, "Linked: you can sign in with it from now on.")),
+        (None, None) => None,
+    }
+}
+
+/// My account: who I am, how I sign in, my signed-in browsers, ending one or all of them.
 #[component]
 pub fn AccountPage() -> impl IntoView {
     let end = ServerAction::<EndSession>::new();
@@ -103,6 +134,12 @@ pub fn AccountPage() -> impl IntoView {
     // The layout already loads who is signed in.
     let me = expect_context::<CurrentUser>().0;
     let sessions = Resource::new(move || end.version().get(), |_| my_sessions());
+    let methods = Resource::new(|| (), |_| my_sign_in_methods());
+    let query = use_query_map();
+    let linking = move || {
+        let query = query.read();
+        link_result(query.get("linked"), query.get("link_error"))
+    };
     view! {
         <Title text="Your account"/>
         <section class="card">
@@ -111,6 +148,36 @@ pub fn AccountPage() -> impl IntoView {
                 {move || me.get().and_then(|r| r.ok()).flatten().map(|me| view! {
                     <p>{me.person.name} " · role: " <strong data-testid="my-role">{me.role.label()}</strong>
                         " (" {me.role.description()} ")"</p>
+                })}
+            </Transition>
+            <h2>"Sign-in methods"</h2>
+            {move || linking().map(|(ok, text)| view! {
+                <p class=if ok { "notice" } else { "error" } role="status" data-testid="link-result">{text}</p>
+            })}
+            <Transition fallback=|| view! { <p>"Loading…"</p> }>
+                {move || methods.get().map(|result| match result {
+                    Ok(methods) => view! {
+                        <ul class="plain" data-testid="sign-in-methods">
+                            {methods.linked.into_iter().map(|m| view! {
+                                <li>
+                                    <strong>{m.name}</strong>
+                                    <span class="muted">{format!(" · linked {} · last used {}", date_time(m.linked_at), date_time(m.last_used_at))}</span>
+                                </li>
+                            }).collect_view()}
+                        </ul>
+                        {(!methods.linkable.is_empty()).then(|| view! {
+                            <p class="muted small">"Link another provider to sign in with it too: you sign in there once, and it is attached to this account."</p>
+                            <p>
+                                {methods.linkable.into_iter().map(|p| view! {
+                                    <a class="button small" rel="external" href=format!("/auth/{}/link", p.key)>
+                                        {format!("Link {}", p.name)}
+                                    </a>
+                                    " "
+                                }).collect_view()}
+                            </p>
+                        })}
+                    }.into_any(),
+                    Err(err) => view! { <Failure error=err/> }.into_any(),
                 })}
             </Transition>
             <h2>"Signed-in browsers"</h2>

@@ -55,6 +55,9 @@ pub struct ExternalIdentity {
     pub name: String,
     /// GitHub organisations the account belongs to (GitHub only).
     pub github_orgs: Option<Vec<String>>,
+    /// Whether the site trusts this provider's addresses enough to find an existing
+    /// account by e-mail and to apply `WARROOM_ADMINS` (`trust_email`).
+    pub email_trusted: bool,
 }
 
 /// The outcome of an external sign-in attempt.
@@ -65,31 +68,36 @@ pub enum ExternalSignIn {
         /// Set when configuration made this person an admin just now.
         promoted_from: Option<Role>,
         created: bool,
+        /// This identity was just attached to an existing account with its address.
+        linked_by_email: bool,
     },
     Refused,
     /// An admin disabled this person: no sign-in method lets them in.
     Disabled,
+    /// An account with this address exists, but this provider may not claim it by e-mail:
+    /// the person signs in with one of `methods` (provider keys) and links this one.
+    LinkRequired {
+        methods: Vec<String>,
+    },
 }
 
 /// Applies the access policy to someone an identity provider vouched for; admitted people
 /// get (or keep) an account linked to that identity. Refused people get nothing stored.
+///
+/// An identity already linked is its account. Otherwise an account with the same verified
+/// address is this person only if the provider is trusted for addresses and the account
+/// has no identity from a configured provider that is not (`untrusted_providers`): that
+/// one could have claimed someone's address before they first came, and the trusted
+/// provider would then hand their account to it. Anyone else proves control by signing in
+/// to the account and linking the provider from their account page.
 #[tracing::instrument(skip_all, fields(provider = %identity.provider))]
 pub async fn admit_external(
     conn: &mut PgConnection,
     policy: &AccessPolicy,
+    untrusted_providers: &[String],
     identity: &ExternalIdentity,
 ) -> Result<ExternalSignIn, AppError> {
     let email = identity.email.as_str();
-    let invited_as = sqlx::query_scalar!("SELECT role FROM invitations WHERE email = $1", email)
-        .fetch_optional(&mut *conn)
-        .await?
-        .map(|r| Role::parse(&r))
-        .transpose()?;
-    let (new_role, force_admin) =
-        match policy.admit(&identity.email, identity.github_orgs.as_deref(), invited_as) {
-            Admission::Refused => return Ok(ExternalSignIn::Refused),
-            Admission::Allowed { role, force_admin } => (role, force_admin),
-        };
     let linked = sqlx::query_scalar!(
         "SELECT user_id FROM identities WHERE provider = $1 AND subject = $2",
         identity.provider,
@@ -97,9 +105,8 @@ pub async fn admit_external(
     )
     .fetch_optional(&mut *conn)
     .await?;
-    // The same verified address from another provider is the same person.
-    let existing = match linked {
-        Some(id) => Some(id),
+    let by_email = match linked {
+        Some(_) => None,
         None => {
             sqlx::query_scalar!(
                 "SELECT id FROM users WHERE email = $1 AND kind = 'person'",
@@ -109,18 +116,55 @@ pub async fn admit_external(
             .await?
         }
     };
+    if let Some(account) = by_email {
+        let methods = identity_providers(&mut *conn, account).await?;
+        let claimable =
+            identity.email_trusted && !methods.iter().any(|m| untrusted_providers.contains(m));
+        if !claimable {
+            return Ok(ExternalSignIn::LinkRequired { methods });
+        }
+    }
+    let existing = linked.or(by_email);
     if let Some(id) = existing {
         if is_disabled(&mut *conn, id).await? {
             return Ok(ExternalSignIn::Disabled);
         }
     }
+    // The policy is about the address the provider vouches for now; an account also
+    // keeps being admitted by its own address (verified when it was recorded), without
+    // `WARROOM_ADMINS`, which applies only through a trusted provider.
+    let mut admission = policy.admit(
+        &identity.email,
+        identity.github_orgs.as_deref(),
+        invitation(&mut *conn, &identity.email).await?,
+        identity.email_trusted,
+    );
+    if let (Admission::Refused, Some(id)) = (admission, existing) {
+        if let Some(own) = account_email(&mut *conn, id).await? {
+            if own != identity.email {
+                let invited = invitation(&mut *conn, &own).await?;
+                admission = policy.admit(&own, None, invited, false);
+            }
+        }
+    }
+    let (new_role, force_admin) = match admission {
+        Admission::Refused => return Ok(ExternalSignIn::Refused),
+        Admission::Allowed { role, force_admin } => (role, force_admin),
+    };
     let (user_id, old_role, created) = match existing {
         Some(id) => {
+            // A trusted provider keeps the account's address current, unless another
+            // account has that address.
             let role = sqlx::query_scalar!(
-                "UPDATE users SET email = $2, display_name = $3 WHERE id = $1 RETURNING role",
+                "UPDATE users SET display_name = $3,
+                        email = CASE WHEN $4 AND NOT EXISTS (
+                                    SELECT 1 FROM users o WHERE o.email = $2 AND o.id <> $1)
+                                THEN $2 ELSE email END
+                 WHERE id = $1 RETURNING role",
                 id,
                 email,
                 identity.name,
+                identity.email_trusted,
             )
             .fetch_one(&mut *conn)
             .await?;
@@ -170,7 +214,110 @@ pub async fn admit_external(
         },
         promoted_from,
         created,
+        linked_by_email: by_email.is_some(),
     })
+}
+
+/// The role an invitation of this address gives (pending or accepted: it lasts).
+async fn invitation(
+    conn: &mut PgConnection,
+    email: &EmailAddress,
+) -> Result<Option<Role>, AppError> {
+    sqlx::query_scalar!(
+        "SELECT role FROM invitations WHERE email = $1",
+        email.as_str()
+    )
+    .fetch_optional(conn)
+    .await?
+    .map(|r| Role::parse(&r))
+    .transpose()
+}
+
+/// The address recorded for an account, if it has a valid one.
+async fn account_email(
+    conn: &mut PgConnection,
+    user_id: i64,
+) -> Result<Option<EmailAddress>, AppError> {
+    let email = sqlx::query_scalar!("SELECT email FROM users WHERE id = $1", user_id)
+        .fetch_one(conn)
+        .await?;
+    Ok(email.and_then(|e| EmailAddress::parse(&e).ok()))
+}
+
+/// The providers (keys) an account signs in with.
+async fn identity_providers(
+    conn: &mut PgConnection,
+    user_id: i64,
+) -> Result<Vec<String>, AppError> {
+    Ok(sqlx::query_scalar!(
+        "SELECT DISTINCT provider FROM identities WHERE user_id = $1 ORDER BY provider",
+        user_id
+    )
+    .fetch_all(conn)
+    .await?)
+}
+
+/// What became of attaching an identity to a signed-in account.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LinkOutcome {
+    Linked,
+    /// It was this account's already.
+    AlreadyYours,
+    /// It belongs to another account; nothing changed.
+    Taken,
+}
+
+/// Attaches an identity to the account of `user_id`, who proved control of both: signed
+/// in to the account, and through the provider just now.
+#[tracing::instrument(skip_all, fields(provider = %identity.provider))]
+pub async fn link_identity(
+    conn: &mut PgConnection,
+    user_id: i64,
+    identity: &ExternalIdentity,
+) -> Result<LinkOutcome, AppError> {
+    let inserted = sqlx::query_scalar!(
+        "INSERT INTO identities (provider, subject, user_id) VALUES ($1, $2, $3)
+         ON CONFLICT (provider, subject) DO NOTHING RETURNING user_id",
+        identity.provider,
+        identity.subject,
+        user_id,
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    if inserted.is_some() {
+        return Ok(LinkOutcome::Linked);
+    }
+    let owner = sqlx::query_scalar!(
+        "SELECT user_id FROM identities WHERE provider = $1 AND subject = $2",
+        identity.provider,
+        identity.subject,
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok(if owner == user_id {
+        LinkOutcome::AlreadyYours
+    } else {
+        LinkOutcome::Taken
+    })
+}
+
+/// The sign-in methods (provider keys) linked to an account, with when each was linked and
+/// last used, oldest first.
+pub async fn linked_identities(
+    pool: &PgPool,
+    user_id: i64,
+) -> Result<Vec<(String, DateTime<Utc>, DateTime<Utc>)>, AppError> {
+    Ok(sqlx::query!(
+        r#"SELECT provider, created_at AS "created_at: DateTime<Utc>",
+                  last_sign_in_at AS "last_sign_in_at: DateTime<Utc>"
+           FROM identities WHERE user_id = $1 ORDER BY created_at, provider"#,
+        user_id
+    )
+    .fetch_all(pool)
+    .await?
+    .into_iter()
+    .map(|r| (r.provider, r.created_at, r.last_sign_in_at))
+    .collect())
 }
 
 /// One person by id.

@@ -61,6 +61,7 @@ pub fn router(
         .route("/live/incidents/{id}", get(live::incident_stream))
         .route("/auth/{provider}/start", get(sign_in::start))
         .route("/auth/{provider}/callback", get(sign_in::callback))
+        .route("/auth/{provider}/link", get(sign_in::link))
         .nest("/api/v1", api::routes())
         .leptos_routes_with_context(&state, routes, csp::provide_nonce_to_leptos, move || {
             shell(leptos_options.clone())
