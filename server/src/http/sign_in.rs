@@ -249,7 +249,7 @@ pub async fn callback(
         let person = match signed_in(&state, &session).await {
             Ok(Some((sign_in, person))) if sign_in == link_to => person,
             Ok(_) => {
-                return Redirect::to("/login?error=expired").into_response();
+                return refuse("the sign-in that started linking is over".into(), "expired").await;
             }
             Err(err) => return err_response(err),
         };
