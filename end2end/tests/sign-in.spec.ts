@@ -29,47 +29,65 @@ interface Sso {
   warroom: Server;
 }
 
-const test = base.extend<object, { sso: Sso; idTokenClaims: boolean }>({
-  /** Whether the provider also puts the scope claims into the ID token. */
-  idTokenClaims: [false, { scope: 'worker', option: true }],
-  sso: [
-    async ({ idTokenClaims }, use) => {
-      // The provider must know Warroom's redirect URI and Warroom the provider's issuer:
-      // choose Warroom's port first, start the provider, then Warroom on that port.
-      let port: number;
-      let provider: OidcProvider;
-      for (;;) {
-        port = await findFreePort();
-        provider = await startOidcProvider({
-          clientId,
-          clientSecret,
-          redirectUris: [`http://127.0.0.1:${port}/auth/oidc/callback`],
-          idTokenClaims,
-        });
-        if (provider.port !== port) break;
-        await provider.stop(); // it took the port we had chosen for Warroom
-      }
-      try {
-        const warroom = await startServer({
-          port,
-          env: {
-            WARROOM_OIDC_ISSUER: provider.issuer,
-            WARROOM_OIDC_CLIENT_ID: clientId,
-            WARROOM_OIDC_CLIENT_SECRET: clientSecret,
-            WARROOM_OIDC_NAME: providerName,
-            WARROOM_ADMINS: admin,
-            WARROOM_ALLOWED_DOMAINS: allowedDomain,
-            // Asked for (startServer's default) but must stay off next to a provider.
-            WARROOM_DEV_LOGIN: '1',
-          },
-        });
+/**
+ * A provider and a Warroom that signs in with it. The provider must know Warroom's
+ * redirect URI and Warroom the provider's issuer: choose Warroom's port first, start the
+ * provider, then Warroom on that port. `idTokenClaims`: the provider also puts the scope
+ * claims into the ID token.
+ */
+async function startSso(idTokenClaims: boolean): Promise<Sso & { stop(): Promise<void> }> {
+  let port: number;
+  let provider: OidcProvider;
+  for (;;) {
+    port = await findFreePort();
+    provider = await startOidcProvider({
+      clientId,
+      clientSecret,
+      redirectUris: [`http://127.0.0.1:${port}/auth/oidc/callback`],
+      idTokenClaims,
+    });
+    if (provider.port !== port) break;
+    await provider.stop(); // it took the port we had chosen for Warroom
+  }
+  try {
+    const warroom = await startServer({
+      port,
+      env: {
+        WARROOM_OIDC_ISSUER: provider.issuer,
+        WARROOM_OIDC_CLIENT_ID: clientId,
+        WARROOM_OIDC_CLIENT_SECRET: clientSecret,
+        WARROOM_OIDC_NAME: providerName,
+        WARROOM_ADMINS: admin,
+        WARROOM_ALLOWED_DOMAINS: allowedDomain,
+        // Asked for (startServer's default) but must stay off next to a provider.
+        WARROOM_DEV_LOGIN: '1',
+      },
+    });
+    return {
+      provider,
+      warroom,
+      stop: async () => {
         try {
-          await use({ provider, warroom });
-        } finally {
           await warroom.stop();
+        } finally {
+          await provider.stop();
         }
+      },
+    };
+  } catch (err) {
+    await provider.stop();
+    throw err;
+  }
+}
+
+const test = base.extend<object, { sso: Sso }>({
+  sso: [
+    async ({}, use) => {
+      const sso = await startSso(false);
+      try {
+        await use(sso);
       } finally {
-        await provider.stop();
+        await sso.stop();
       }
     },
     { scope: 'worker', timeout: 180_000 },
@@ -200,10 +218,10 @@ test('signing out everywhere ends the sessions of every browser', async ({ brows
   }
 });
 
-test.describe('with a provider that puts the claims into the ID token', () => {
-  test.use({ idTokenClaims: true });
-
-  test('a person from an allowed domain signs in', async ({ page, sso }) => {
+test('a person also signs in with a provider that puts the claims into the ID token', async ({ page }) => {
+  test.setTimeout(180_000);
+  const sso = await startSso(true);
+  try {
     const { warroom } = sso;
     const email = 'katherine.johnson@example.com';
     await signInWithSso(page, warroom.baseUrl, email);
@@ -211,5 +229,7 @@ test.describe('with a provider that puts the claims into the ID token', () => {
     await expect(page.getByTestId('me')).toHaveText(displayNameFor(email));
     await page.goto(`${warroom.baseUrl}/account`);
     await expect(page.getByTestId('my-role')).toHaveText('Viewer');
-  });
+  } finally {
+    await sso.stop();
+  }
 });
