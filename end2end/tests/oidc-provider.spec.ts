@@ -14,14 +14,18 @@ const clientSecret = 'test-secret';
 let callbackServer: http.Server;
 let redirectUri: string;
 let provider: OidcProvider;
+/** The same provider configured to put the scope claims into the ID token as well. */
+let lenient: OidcProvider;
 test.beforeAll(async () => {
   callbackServer = http.createServer((_req, res) => res.end('callback reached'));
   await new Promise<void>((resolve) => callbackServer.listen(0, '127.0.0.1', resolve));
   redirectUri = `http://127.0.0.1:${(callbackServer.address() as AddressInfo).port}/auth/test/callback`;
   provider = await startOidcProvider({ clientId, clientSecret, redirectUris: [redirectUri] });
+  lenient = await startOidcProvider({ clientId, clientSecret, redirectUris: [redirectUri], idTokenClaims: true });
 });
 test.afterAll(async () => {
   await provider?.stop();
+  await lenient?.stop();
   callbackServer?.closeAllConnections();
   callbackServer?.close();
 });
@@ -39,8 +43,9 @@ async function authorize(
   page: Page,
   params: { state: string; nonce: string; challenge: string },
   login?: string,
+  at: OidcProvider = provider,
 ): Promise<URLSearchParams> {
-  const url = new URL(`${provider.issuer}/auth`);
+  const url = new URL(`${at.issuer}/auth`);
   url.search = new URLSearchParams({
     response_type: 'code',
     client_id: clientId,
@@ -57,7 +62,13 @@ async function authorize(
   return new URL(page.url()).searchParams;
 }
 
-async function exchange(request: APIRequestContext, code: string, verifier: string, auth: 'basic' | 'post') {
+async function exchange(
+  request: APIRequestContext,
+  code: string,
+  verifier: string,
+  auth: 'basic' | 'post',
+  at: OidcProvider = provider,
+) {
   const form: Record<string, string> = {
     grant_type: 'authorization_code',
     code,
@@ -70,7 +81,7 @@ async function exchange(request: APIRequestContext, code: string, verifier: stri
   } else {
     Object.assign(form, { client_id: clientId, client_secret: clientSecret });
   }
-  const response = await request.post(`${provider.issuer}/token`, { form, headers });
+  const response = await request.post(`${at.issuer}/token`, { form, headers });
   return { status: response.status(), body: await response.json() };
 }
 
@@ -90,6 +101,35 @@ test('publishes a discovery document with PKCE S256', async ({ request }) => {
   );
 });
 
+function idTokenClaims(idToken: string): Record<string, unknown> {
+  return JSON.parse(Buffer.from(idToken.split('.')[1]!, 'base64url').toString());
+}
+
+test('discovery names the UserInfo endpoint', async ({ request }) => {
+  const discovery = await (await request.get(`${provider.issuer}/.well-known/openid-configuration`)).json();
+  expect(discovery.userinfo_endpoint).toBe(`${provider.issuer}/me`);
+});
+
+test('with idTokenClaims the ID token carries the scope claims too', async ({ page, request }) => {
+  const pair = pkcePair();
+  const callback = await authorize(
+    page,
+    { state: 'state-l', nonce: 'nonce-l', challenge: pair.challenge },
+    'grace.hopper@example.com',
+    lenient,
+  );
+  const tokens = await exchange(request, callback.get('code')!, pair.verifier, 'basic', lenient);
+  expect(tokens.status).toBe(200);
+  expect(idTokenClaims(tokens.body.id_token)).toMatchObject({
+    iss: lenient.issuer,
+    sub: 'grace.hopper@example.com',
+    email: 'grace.hopper@example.com',
+    email_verified: true,
+    name: 'Grace Hopper',
+    nonce: 'nonce-l',
+  });
+});
+
 test('authorization code flow: login, consent, single-use code bound to its verifier', async ({
   page,
   request,
@@ -107,15 +147,27 @@ test('authorization code flow: login, consent, single-use code bound to its veri
 
   const tokens = await exchange(request, code!, first.verifier, 'basic');
   expect(tokens.status).toBe(200);
-  const idToken = JSON.parse(Buffer.from(tokens.body.id_token.split('.')[1], 'base64url').toString());
+  const idToken = idTokenClaims(tokens.body.id_token);
   expect(idToken).toMatchObject({
     iss: provider.issuer,
     aud: clientId,
     sub: 'ada.lovelace@example.com',
+    nonce: 'nonce-1',
+  });
+  // oidc-provider's default, like Okta's: the scope claims are not in the ID token…
+  expect(idToken).not.toHaveProperty('email');
+  expect(idToken).not.toHaveProperty('email_verified');
+  expect(idToken).not.toHaveProperty('name');
+  // …but at the UserInfo endpoint, for the access token, about the same subject.
+  const userinfo = await request.get(`${provider.issuer}/me`, {
+    headers: { authorization: `Bearer ${tokens.body.access_token}` },
+  });
+  expect(userinfo.status()).toBe(200);
+  expect(await userinfo.json()).toMatchObject({
+    sub: 'ada.lovelace@example.com',
     email: 'ada.lovelace@example.com',
     email_verified: true,
     name: 'Ada Lovelace',
-    nonce: 'nonce-1',
   });
 
   // The provider session remembers the sign-in and consent: no pages this time.

@@ -2,7 +2,9 @@
 // policy from the environment: who is admitted, with which role, and signing out.
 //
 // One provider and one Warroom per worker (both take seconds to start). Every test signs
-// in as its own person, so tests do not depend on each other's sessions.
+// in as its own person, so tests do not depend on each other's sessions. The provider
+// keeps its default of delivering e-mail and name from the UserInfo endpoint only (as Okta
+// does); the last tests run against one that puts them into the ID token as well.
 import crypto from 'node:crypto';
 import { type Browser, type BrowserContext, type Page } from '@playwright/test';
 import {
@@ -27,44 +29,65 @@ interface Sso {
   warroom: Server;
 }
 
+/**
+ * A provider and a Warroom that signs in with it. The provider must know Warroom's
+ * redirect URI and Warroom the provider's issuer: choose Warroom's port first, start the
+ * provider, then Warroom on that port. `idTokenClaims`: the provider also puts the scope
+ * claims into the ID token.
+ */
+async function startSso(idTokenClaims: boolean): Promise<Sso & { stop(): Promise<void> }> {
+  let port: number;
+  let provider: OidcProvider;
+  for (;;) {
+    port = await findFreePort();
+    provider = await startOidcProvider({
+      clientId,
+      clientSecret,
+      redirectUris: [`http://127.0.0.1:${port}/auth/oidc/callback`],
+      idTokenClaims,
+    });
+    if (provider.port !== port) break;
+    await provider.stop(); // it took the port we had chosen for Warroom
+  }
+  try {
+    const warroom = await startServer({
+      port,
+      env: {
+        WARROOM_OIDC_ISSUER: provider.issuer,
+        WARROOM_OIDC_CLIENT_ID: clientId,
+        WARROOM_OIDC_CLIENT_SECRET: clientSecret,
+        WARROOM_OIDC_NAME: providerName,
+        WARROOM_ADMINS: admin,
+        WARROOM_ALLOWED_DOMAINS: allowedDomain,
+        // Asked for (startServer's default) but must stay off next to a provider.
+        WARROOM_DEV_LOGIN: '1',
+      },
+    });
+    return {
+      provider,
+      warroom,
+      stop: async () => {
+        try {
+          await warroom.stop();
+        } finally {
+          await provider.stop();
+        }
+      },
+    };
+  } catch (err) {
+    await provider.stop();
+    throw err;
+  }
+}
+
 const test = base.extend<object, { sso: Sso }>({
   sso: [
     async ({}, use) => {
-      // The provider must know Warroom's redirect URI and Warroom the provider's issuer:
-      // choose Warroom's port first, start the provider, then Warroom on that port.
-      let port: number;
-      let provider: OidcProvider;
-      for (;;) {
-        port = await findFreePort();
-        provider = await startOidcProvider({
-          clientId,
-          clientSecret,
-          redirectUris: [`http://127.0.0.1:${port}/auth/oidc/callback`],
-        });
-        if (provider.port !== port) break;
-        await provider.stop(); // it took the port we had chosen for Warroom
-      }
+      const sso = await startSso(false);
       try {
-        const warroom = await startServer({
-          port,
-          env: {
-            WARROOM_OIDC_ISSUER: provider.issuer,
-            WARROOM_OIDC_CLIENT_ID: clientId,
-            WARROOM_OIDC_CLIENT_SECRET: clientSecret,
-            WARROOM_OIDC_NAME: providerName,
-            WARROOM_ADMINS: admin,
-            WARROOM_ALLOWED_DOMAINS: allowedDomain,
-            // Asked for (startServer's default) but must stay off next to a provider.
-            WARROOM_DEV_LOGIN: '1',
-          },
-        });
-        try {
-          await use({ provider, warroom });
-        } finally {
-          await warroom.stop();
-        }
+        await use(sso);
       } finally {
-        await provider.stop();
+        await sso.stop();
       }
     },
     { scope: 'worker', timeout: 180_000 },
@@ -192,5 +215,21 @@ test('signing out everywhere ends the sessions of every browser', async ({ brows
   } finally {
     await first.context.close();
     await second.context.close();
+  }
+});
+
+test('a person also signs in with a provider that puts the claims into the ID token', async ({ page }) => {
+  test.setTimeout(180_000);
+  const sso = await startSso(true);
+  try {
+    const { warroom } = sso;
+    const email = 'katherine.johnson@example.com';
+    await signInWithSso(page, warroom.baseUrl, email);
+    await expect(page).toHaveURL(`${warroom.baseUrl}/`);
+    await expect(page.getByTestId('me')).toHaveText(displayNameFor(email));
+    await page.goto(`${warroom.baseUrl}/account`);
+    await expect(page.getByTestId('my-role')).toHaveText('Viewer');
+  } finally {
+    await sso.stop();
   }
 });

@@ -44,6 +44,13 @@ test('an anonymous visitor sees a component go to major outage and the public up
   await waitForHydration(alice);
   await alice.getByTestId('role-commander').getByRole('button', { name: 'Claim' }).click();
   const panel = alice.getByTestId('public-panel');
+  // Commanding is not enough: publishing is a grant, and the panel says so.
+  await expect(panel.getByTestId('why-not-public')).toContainText('an admin allows that on Admin → People');
+  await expect(panel.getByRole('button', { name: 'Publish update' })).toHaveCount(0);
+  const aliceId = (await call(alice, base, 'me', {})).person.id;
+  await call(admin, base, 'set_member_publishing', { user_id: String(aliceId), allowed: 'true' });
+  await alice.reload();
+  await waitForHydration(alice);
   await expect(panel).toContainText('Post a public update');
   await panel.getByLabel(`Impact on ${component}`).selectOption('major_outage');
   await panel.locator('.impact-form').filter({ has: alice.getByLabel(`Impact on ${component}`) }).getByRole('button', { name: 'Set' }).click();

@@ -158,6 +158,7 @@ async fn every_route_and_server_function_checks_the_role_on_the_server(pool: PgP
         ),
         (Call::ServerFn("sign_out", vec![]), Need::Anyone),
         (Call::ServerFn("my_sessions", vec![]), Need::SignedIn),
+        (Call::ServerFn("my_sign_in_methods", vec![]), Need::SignedIn),
         (
             Call::ServerFn(
                 "end_session",
@@ -174,6 +175,25 @@ async fn every_route_and_server_function_checks_the_role_on_the_server(pool: PgP
             Call::ServerFn(
                 "set_member_role",
                 vec![("user_id", someone_id.clone()), ("role", s("responder"))],
+            ),
+            Need::Admin,
+        ),
+        (
+            Call::ServerFn("disable_member", vec![("user_id", someone_id.clone())]),
+            Need::Admin,
+        ),
+        (
+            Call::ServerFn("enable_member", vec![("user_id", someone_id.clone())]),
+            Need::Admin,
+        ),
+        (
+            Call::ServerFn("end_member_sessions", vec![("user_id", someone_id.clone())]),
+            Need::Admin,
+        ),
+        (
+            Call::ServerFn(
+                "set_member_publishing",
+                vec![("user_id", someone_id.clone()), ("allowed", s("true"))],
             ),
             Need::Admin,
         ),
@@ -526,6 +546,7 @@ async fn every_route_and_server_function_checks_the_role_on_the_server(pool: PgP
         (Call::Get(s("/no-such-page")), Need::Anyone),
         (Call::Get(format!("/live/incidents/{incident}")), Need::Read),
         (Call::Get(s("/auth/github/start")), Need::Anyone),
+        (Call::Get(s("/auth/github/link")), Need::Anyone),
         (
             Call::Get(s("/auth/github/callback?code=x&state=y")),
             Need::Anyone,

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use axum::http::HeaderMap;
 use chrono::{TimeZone, Utc};
-use serde_json::Value;
+use serde_json::{json, Value};
 use sqlx::PgPool;
 use support::{Client, TestApp};
 use tokio::net::TcpListener;
@@ -88,6 +88,7 @@ async fn incident_with_components(app: &TestApp) -> (Client, Client, i64, Vec<i6
         components.push(c["id"].as_i64().unwrap());
     }
     let alice = app.signed_in("Alice Internal").await;
+    grant_publishing(&admin, &alice, true).await;
     let id = alice
         .declare("db-prod-3 primary OOM after Bob's deploy", "SEV1")
         .await;
@@ -102,6 +103,17 @@ async fn incident_with_components(app: &TestApp) -> (Client, Client, i64, Vec<i6
         )
         .await;
     (admin, alice, id, components)
+}
+
+/// An admin allows (or no longer allows) `person` to publish to the status page.
+async fn grant_publishing(admin: &Client, person: &Client, allowed: bool) {
+    let id = person.ok("me", &[]).await["person"]["id"].to_string();
+    admin
+        .ok(
+            "set_member_publishing",
+            &[("user_id", &id), ("allowed", &allowed.to_string())],
+        )
+        .await;
 }
 
 /// Marks `component` with `impact` on incident `id` (as text) and posts the incident's
@@ -321,9 +333,10 @@ async fn only_the_commander_or_liaison_speaks_publicly_and_private_incidents_sta
     pool: PgPool,
 ) {
     let app = TestApp::spawn(pool.clone()).await;
-    let (_admin, alice, id, components) = incident_with_components(&app).await;
+    let (admin, alice, id, components) = incident_with_components(&app).await;
     let id_text = id.to_string();
     let bob = app.signed_in("Bob Fixer").await;
+    grant_publishing(&admin, &bob, true).await;
     let refused = bob
         .fails(
             "post_public_update",
@@ -420,6 +433,127 @@ async fn only_the_commander_or_liaison_speaks_publicly_and_private_incidents_sta
         )
         .await;
     assert!(refused.to_string().contains("already out"), "{refused}");
+    app.stop().await;
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn publishing_to_the_status_page_is_a_grant_admins_give(pool: PgPool) {
+    let app = TestApp::spawn(pool.clone()).await;
+    let (admin, _alice, _, components) = incident_with_components(&app).await;
+    // Carol commands her own incident but was never allowed to speak publicly.
+    let carol = app.signed_in("Carol Commander").await;
+    let carol_id = carol.ok("me", &[]).await["person"]["id"].to_string();
+    let id = carol.declare("Checkout errors", "SEV2").await.to_string();
+    carol
+        .ok(
+            "assign_role",
+            &[
+                ("incident_id", &id),
+                ("role", "commander"),
+                ("user_id", "0"),
+            ],
+        )
+        .await;
+    let update = [
+        ("incident_id", id.as_str()),
+        ("public_title", "Checkout trouble"),
+        ("status", "investigating"),
+        ("message", "Looking."),
+    ];
+    let refused = carol.fails("post_public_update", &update, 409).await;
+    assert!(refused.to_string().contains("an admin allows"), "{refused}");
+    let impact = [
+        ("incident_id", id.as_str()),
+        ("component_id", &components[0].to_string()),
+        ("impact", "major_outage"),
+    ];
+    carol.fails("set_component_impact", &impact, 409).await;
+    let side = carol
+        .ok("incident_public_side", &[("incident_id", &id)])
+        .await;
+    assert_eq!(side["can_speak"], false);
+    assert_eq!(side["may_publish"], false, "the room says why: {side}");
+    // Nor can she hand herself the liaison role, or be given it.
+    let refused = carol
+        .fails(
+            "assign_role",
+            &[("incident_id", &id), ("role", "liaison"), ("user_id", "0")],
+            422,
+        )
+        .await;
+    assert!(refused.to_string().contains("may not publish"), "{refused}");
+    admin
+        .fails(
+            "assign_role",
+            &[
+                ("incident_id", &id),
+                ("role", "liaison"),
+                ("user_id", &carol_id),
+            ],
+            422,
+        )
+        .await;
+    let published: i64 = sqlx::query_scalar("SELECT count(*) FROM public_updates")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(published, 0, "refusals published nothing");
+
+    // Granted: she speaks as commander.
+    grant_publishing(&admin, &carol, true).await;
+    let side = carol
+        .ok("incident_public_side", &[("incident_id", &id)])
+        .await;
+    assert_eq!(
+        (side["can_speak"].clone(), side["may_publish"].clone()),
+        (json!(true), json!(true))
+    );
+    carol.ok("set_component_impact", &impact).await;
+    carol.ok("post_public_update", &update).await;
+    // Withdrawn: at once, though she still commands.
+    grant_publishing(&admin, &carol, false).await;
+    let later = [
+        ("incident_id", id.as_str()),
+        ("public_title", ""),
+        ("status", "identified"),
+        ("message", "Found it."),
+    ];
+    carol.fails("post_public_update", &later, 409).await;
+    // Admins hold it by their role.
+    admin
+        .ok(
+            "assign_role",
+            &[("incident_id", &id), ("role", "liaison"), ("user_id", "0")],
+        )
+        .await;
+    admin.ok("post_public_update", &later).await;
+    // Each grant and withdrawal is on record, by whom and for whom.
+    let rows: Vec<(String, Value)> = sqlx::query_as(
+        "SELECT target, details FROM audit_log WHERE action = 'publishing_changed' ORDER BY id",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    let carols: Vec<&Value> = rows
+        .iter()
+        .filter(|(target, _)| *target == format!("user {carol_id}"))
+        .map(|(_, details)| details)
+        .collect();
+    assert_eq!(
+        carols,
+        [
+            &json!({ "may_publish": true }),
+            &json!({ "may_publish": false })
+        ]
+    );
+    let members = admin.ok("list_members", &[]).await;
+    let carol_row = members
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "Carol Commander")
+        .unwrap();
+    assert_eq!(carol_row["may_publish"], false);
     app.stop().await;
 }
 

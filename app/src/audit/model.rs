@@ -28,10 +28,15 @@ pub enum AuditAction {
     StatusOverrideChanged,
     StatusBrandingChanged,
     StatusSubscriberRemoved,
+    MemberDisabled,
+    MemberEnabled,
+    MemberSessionsEnded,
+    PublishingChanged,
+    IdentityLinked,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 22] = [
+    pub const ALL: [AuditAction; 27] = [
         AuditAction::SignIn,
         AuditAction::SignInRefused,
         AuditAction::SignOut,
@@ -54,6 +59,11 @@ impl AuditAction {
         AuditAction::StatusOverrideChanged,
         AuditAction::StatusBrandingChanged,
         AuditAction::StatusSubscriberRemoved,
+        AuditAction::MemberDisabled,
+        AuditAction::MemberEnabled,
+        AuditAction::MemberSessionsEnded,
+        AuditAction::PublishingChanged,
+        AuditAction::IdentityLinked,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -80,6 +90,11 @@ impl AuditAction {
             AuditAction::StatusOverrideChanged => "status_override_changed",
             AuditAction::StatusBrandingChanged => "status_branding_changed",
             AuditAction::StatusSubscriberRemoved => "status_subscriber_removed",
+            AuditAction::MemberDisabled => "member_disabled",
+            AuditAction::MemberEnabled => "member_enabled",
+            AuditAction::MemberSessionsEnded => "member_sessions_ended",
+            AuditAction::PublishingChanged => "publishing_changed",
+            AuditAction::IdentityLinked => "identity_linked",
         }
     }
 
@@ -107,6 +122,11 @@ impl AuditAction {
             AuditAction::StatusOverrideChanged => "Component status set by hand",
             AuditAction::StatusBrandingChanged => "Status page branding changed",
             AuditAction::StatusSubscriberRemoved => "Status subscriber removed",
+            AuditAction::MemberDisabled => "Person disabled",
+            AuditAction::MemberEnabled => "Person enabled",
+            AuditAction::MemberSessionsEnded => "Ended someone's sessions",
+            AuditAction::PublishingChanged => "Status page publishing granted or withdrawn",
+            AuditAction::IdentityLinked => "Sign-in method linked",
         }
     }
 

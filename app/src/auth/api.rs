@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use super::model::{Invitation, Me, Member, SessionInfo, SignInChoices};
+use super::model::{Invitation, Me, Member, SessionInfo, SignInChoices, SignInMethods};
 use crate::error::AppError;
 
 #[cfg(feature = "ssr")]
@@ -187,7 +187,17 @@ pub async fn dev_sign_in(name: String, #[server(default)] role: String) -> Resul
                 Role::parse(&role)?
             };
             let mut tx = state.pool.begin().await?;
-            let person = store::upsert_by_handle(&mut tx, &name, role).await?;
+            let Some(person) = store::upsert_by_handle(&mut tx, &name, role).await? else {
+                let event = AuditEvent::new(AuditAction::SignInRefused, &source)
+                    .refused()
+                    .target("development")
+                    .details(serde_json::json!({ "reason": "disabled" }));
+                record(&mut tx, &event).await?;
+                tx.commit().await?;
+                return Err(AppError::Conflict(
+                    "This account is disabled: an administrator can enable it again.".into(),
+                ));
+            };
             let sign_in = store::start_sign_in(
                 &mut tx,
                 person.id,
@@ -248,6 +258,42 @@ pub async fn my_sessions() -> Result<Vec<SessionInfo>, AppError> {
     )
 }
 
+/// The sign-in methods linked to my account, and the configured ones I can still link
+/// (`/auth/{key}/link`).
+#[server(endpoint = "my_sign_in_methods")]
+pub async fn my_sign_in_methods() -> Result<SignInMethods, AppError> {
+    respond(
+        async {
+            let caller = Caller::signed_in().await?;
+            let configured = &caller.state.settings.providers;
+            let linked: Vec<super::model::LinkedMethod> =
+                store::linked_identities(&caller.state.pool, caller.person.id)
+                    .await?
+                    .into_iter()
+                    .map(
+                        |(provider, linked_at, last_used_at)| super::model::LinkedMethod {
+                            name: configured
+                                .iter()
+                                .find(|p| p.key == provider)
+                                .map(|p| p.name.clone())
+                                .unwrap_or_else(|| provider.clone()),
+                            provider,
+                            linked_at,
+                            last_used_at,
+                        },
+                    )
+                    .collect();
+            let linkable = configured
+                .iter()
+                .filter(|p| !linked.iter().any(|l| l.provider == p.key))
+                .cloned()
+                .collect();
+            Ok(SignInMethods { linked, linkable })
+        }
+        .await,
+    )
+}
+
 /// Ends one of my sessions (e.g. a laptop left somewhere).
 #[server(endpoint = "end_session")]
 pub async fn end_session(id: String) -> Result<(), AppError> {
@@ -281,7 +327,12 @@ pub async fn sign_out_everywhere() -> Result<u64, AppError> {
         async {
             let caller = Caller::signed_in().await?;
             let mut tx = caller.state.pool.begin().await?;
-            let ended = store::end_all_sign_ins(&mut tx, caller.person.id).await?;
+            let ended = store::end_all_sign_ins(
+                &mut tx,
+                caller.person.id,
+                store::EndedAll::SignedOutEverywhere,
+            )
+            .await?;
             record(
                 &mut tx,
                 &caller
@@ -318,6 +369,7 @@ pub async fn set_member_role(user_id: i64, role: String) -> Result<(), AppError>
             let caller = Caller::allowed(Capability::Administer).await?;
             let role = Role::parse(&role)?;
             let mut tx = caller.state.pool.begin().await?;
+            store::lock_admins(&mut tx).await?;
             let old = store::set_role(&mut tx, user_id, role)
                 .await?
                 .ok_or_else(|| AppError::NotFound(format!("person {user_id}")))?;
@@ -332,6 +384,115 @@ pub async fn set_member_role(user_id: i64, role: String) -> Result<(), AppError>
                     .audit(AuditAction::RoleChanged)
                     .target(format!("user {user_id}"))
                     .details(serde_json::json!({ "from": old.as_str(), "to": role.as_str() }));
+                record(&mut tx, &event).await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        }
+        .await,
+    )
+}
+
+/// Disables a person (admins only): every sign-in of theirs ends at once, and no
+/// sign-in method lets them in until an admin enables them. The last enabled admin stays.
+#[server(endpoint = "disable_member")]
+pub async fn disable_member(user_id: i64) -> Result<(), AppError> {
+    respond(
+        async {
+            let caller = Caller::allowed(Capability::Administer).await?;
+            let mut tx = caller.state.pool.begin().await?;
+            store::lock_admins(&mut tx).await?;
+            let was_disabled = store::set_disabled(&mut tx, user_id, Some(caller.person.id))
+                .await?
+                .ok_or_else(|| AppError::NotFound(format!("person {user_id}")))?;
+            if was_disabled {
+                return Err(AppError::Conflict("That person is already disabled.".into()));
+            }
+            if store::admin_count(&mut tx).await? == 0 {
+                return Err(AppError::Conflict(
+                    "Warroom needs at least one admin who can sign in: make someone else admin first."
+                        .into(),
+                ));
+            }
+            let ended = store::end_all_sign_ins(&mut tx, user_id, store::EndedAll::Disabled).await?;
+            let event = caller
+                .audit(AuditAction::MemberDisabled)
+                .target(format!("user {user_id}"))
+                .details(serde_json::json!({ "sessions": ended }));
+            record(&mut tx, &event).await?;
+            tx.commit().await?;
+            tracing::info!(user.id = user_id, sessions = ended, "person disabled");
+            Ok(())
+        }
+        .await,
+    )
+}
+
+/// Lets a disabled person sign in again (admins only).
+#[server(endpoint = "enable_member")]
+pub async fn enable_member(user_id: i64) -> Result<(), AppError> {
+    respond(
+        async {
+            let caller = Caller::allowed(Capability::Administer).await?;
+            let mut tx = caller.state.pool.begin().await?;
+            let was_disabled = store::set_disabled(&mut tx, user_id, None)
+                .await?
+                .ok_or_else(|| AppError::NotFound(format!("person {user_id}")))?;
+            if !was_disabled {
+                return Err(AppError::Conflict("That person is not disabled.".into()));
+            }
+            let event = caller
+                .audit(AuditAction::MemberEnabled)
+                .target(format!("user {user_id}"));
+            record(&mut tx, &event).await?;
+            tx.commit().await?;
+            Ok(())
+        }
+        .await,
+    )
+}
+
+/// Ends every session of a person (admins only): a lost laptop, a shared browser. They
+/// may sign in again. Returns how many sessions were open.
+#[server(endpoint = "end_member_sessions")]
+pub async fn end_member_sessions(user_id: i64) -> Result<u64, AppError> {
+    respond(
+        async {
+            let caller = Caller::allowed(Capability::Administer).await?;
+            let mut tx = caller.state.pool.begin().await?;
+            if store::person(&mut tx, user_id).await?.is_none() {
+                return Err(AppError::NotFound(format!("person {user_id}")));
+            }
+            let ended =
+                store::end_all_sign_ins(&mut tx, user_id, store::EndedAll::EndedByAdmin).await?;
+            let event = caller
+                .audit(AuditAction::MemberSessionsEnded)
+                .target(format!("user {user_id}"))
+                .details(serde_json::json!({ "sessions": ended }));
+            record(&mut tx, &event).await?;
+            tx.commit().await?;
+            Ok(ended)
+        }
+        .await,
+    )
+}
+
+/// Allows someone to publish to the status page (public updates and component impacts,
+/// as an incident's commander or liaison), or withdraws it (admins only).
+#[server(endpoint = "set_member_publishing")]
+pub async fn set_member_publishing(user_id: i64, allowed: bool) -> Result<(), AppError> {
+    respond(
+        async {
+            let caller = Caller::allowed(Capability::Administer).await?;
+            let mut tx = caller.state.pool.begin().await?;
+            let before = store::set_publishing(&mut tx, user_id, allowed)
+                .await?
+                .ok_or_else(|| AppError::NotFound(format!("person {user_id}")))?;
+            if before != allowed {
+                let event = caller
+                    .audit(AuditAction::PublishingChanged)
+                    .target(format!("user {user_id}"))
+                    .details(serde_json::json!({ "may_publish": allowed }));
                 record(&mut tx, &event).await?;
             }
             tx.commit().await?;

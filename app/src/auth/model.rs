@@ -111,12 +111,61 @@ pub struct ProviderChoice {
     pub name: String,
 }
 
+/// What the sign-in page says when a provider may not claim an existing account by
+/// e-mail (`/login?error=link_required&with=<keys>&link=<key>`). Keys are looked up in the
+/// configured providers, so the page shows only names the site chose.
+pub fn link_required_message(with: &str, link: &str, providers: &[ProviderChoice]) -> String {
+    let name = |key: &str| {
+        providers
+            .iter()
+            .find(|p| p.key == key)
+            .map(|p| p.name.clone())
+    };
+    let link = name(link).unwrap_or_else(|| "this provider".into());
+    let mut with: Vec<String> = with.split(',').filter_map(name).collect();
+    with.dedup();
+    let start = format!(
+        "An account with this address already exists, and {link} is not trusted to prove on its own that it is yours."
+    );
+    match with.len() {
+        0 => format!("{start} Ask an administrator for help."),
+        n => {
+            let with = match n {
+                1 => with[0].clone(),
+                _ => format!("{} or {}", with[..n - 1].join(", "), with[n - 1]),
+            };
+            format!(
+                "{start} To use {link}, sign in with {with}, then link {link} from your account page."
+            )
+        }
+    }
+}
+
 /// How the sign-in page offers sign-in.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SignInChoices {
     pub providers: Vec<ProviderChoice>,
     /// The local development sign-in (only without providers, on loopback, when asked for).
     pub dev_sign_in: bool,
+}
+
+/// A provider linked to my account.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkedMethod {
+    /// The provider's key.
+    pub provider: String,
+    /// Its name, as the sign-in page shows it ("GitHub"), or the key of a provider no
+    /// longer configured.
+    pub name: String,
+    pub linked_at: chrono::DateTime<chrono::Utc>,
+    pub last_used_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// How I sign in: the providers linked to my account, and the configured ones I can link.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignInMethods {
+    pub linked: Vec<LinkedMethod>,
+    pub linkable: Vec<ProviderChoice>,
 }
 
 /// One of my signed-in browsers.
@@ -142,9 +191,13 @@ pub struct Member {
     pub role: Role,
     pub last_sign_in_at: Option<chrono::DateTime<chrono::Utc>>,
     pub active_sessions: i64,
+    /// An admin disabled them: they cannot sign in.
+    pub disabled: bool,
+    /// An admin allowed them to publish to the status page (admins may by their role).
+    pub may_publish: bool,
 }
 
-/// An invited address and the role it will get.
+/// A pending invitation: an invited address and the role it will get.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Invitation {
     pub email: String,
@@ -187,7 +240,8 @@ impl EmailAddress {
 /// Who may sign in, and who is an admin by configuration.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct AccessPolicy {
-    /// `WARROOM_ADMINS`: always allowed, always admin.
+    /// `WARROOM_ADMINS`: always allowed, always admin, when a provider trusted for
+    /// addresses vouches for them.
     pub admins: Vec<String>,
     /// Any verified address at these domains.
     pub allowed_domains: Vec<String>,
@@ -212,16 +266,19 @@ pub enum Admission {
 
 impl AccessPolicy {
     /// Decides whether this verified address (with its GitHub organisations, if signing
-    /// in with GitHub, and the role of a pending invitation) may sign in.
+    /// in with GitHub, and the role of its invitation) may sign in. `email_trusted`: the
+    /// provider is trusted for addresses; only then does `admins` apply, so that the
+    /// weakest of several providers cannot make someone admin.
     pub fn admit(
         &self,
         email: &EmailAddress,
         github_orgs: Option<&[String]>,
         invited_as: Option<Role>,
+        email_trusted: bool,
     ) -> Admission {
         let matches =
             |list: &[String], value: &str| list.iter().any(|v| v.eq_ignore_ascii_case(value));
-        if matches(&self.admins, email.as_str()) {
+        if email_trusted && matches(&self.admins, email.as_str()) {
             return Admission::Allowed {
                 role: Role::Admin,
                 force_admin: true,
@@ -326,45 +383,99 @@ mod tests {
             role: Role::Viewer,
             force_admin: false,
         };
-        assert_eq!(p.admit(&email("Ann@Corp.Example"), None, None), viewer);
         assert_eq!(
-            p.admit(&email("friend@elsewhere.example"), None, None),
+            p.admit(&email("Ann@Corp.Example"), None, None, true),
             viewer
         );
         assert_eq!(
-            p.admit(&email("x@gmail.example"), Some(&["acme".into()]), None),
+            p.admit(&email("friend@elsewhere.example"), None, None, true),
             viewer
         );
         assert_eq!(
-            p.admit(&email("x@gmail.example"), Some(&["other".into()]), None),
+            p.admit(
+                &email("x@gmail.example"),
+                Some(&["acme".into()]),
+                None,
+                true
+            ),
+            viewer
+        );
+        assert_eq!(
+            p.admit(
+                &email("x@gmail.example"),
+                Some(&["other".into()]),
+                None,
+                true
+            ),
             Admission::Refused
         );
         assert_eq!(
-            p.admit(&email("x@corp.example.evil.example"), None, None),
+            p.admit(&email("x@corp.example.evil.example"), None, None, true),
             Admission::Refused
         );
         assert_eq!(
-            p.admit(&email("x@evilcorp.example"), None, None),
+            p.admit(&email("x@evilcorp.example"), None, None, true),
             Admission::Refused
         );
         assert_eq!(
-            p.admit(&email("new@gmail.example"), None, Some(Role::Responder)),
+            p.admit(
+                &email("new@gmail.example"),
+                None,
+                Some(Role::Responder),
+                true
+            ),
             Admission::Allowed {
                 role: Role::Responder,
                 force_admin: false
             }
         );
         assert_eq!(
-            p.admit(&email("boss@corp.example"), None, None),
+            p.admit(&email("boss@corp.example"), None, None, true),
             Admission::Allowed {
                 role: Role::Admin,
                 force_admin: true
             }
         );
         assert_eq!(
-            AccessPolicy::default().admit(&email("a@b.example"), None, None),
+            AccessPolicy::default().admit(&email("a@b.example"), None, None, true),
             Admission::Refused
         );
+        // Through a provider not trusted for addresses, WARROOM_ADMINS does not apply: the
+        // boss is only what the other lists make them.
+        assert_eq!(
+            p.admit(&email("boss@corp.example"), None, None, false),
+            viewer
+        );
+        assert_eq!(
+            p.admit(&email("boss@elsewhere.example"), None, None, false),
+            Admission::Refused
+        );
+    }
+
+    #[test]
+    fn a_refused_link_says_which_provider_to_sign_in_with() {
+        use super::{link_required_message, ProviderChoice};
+        let providers = [
+            ProviderChoice {
+                key: "github".into(),
+                name: "GitHub".into(),
+            },
+            ProviderChoice {
+                key: "okta".into(),
+                name: "Okta".into(),
+            },
+            ProviderChoice {
+                key: "google".into(),
+                name: "Google".into(),
+            },
+        ];
+        assert!(link_required_message("github", "okta", &providers)
+            .ends_with("To use Okta, sign in with GitHub, then link Okta from your account page."));
+        assert!(link_required_message("github,google", "okta", &providers)
+            .contains("sign in with GitHub or Google, then link Okta"));
+        // Unknown keys (a crafted link, or a provider no longer configured) are not shown.
+        let crafted = link_required_message("evil.example/phish", "okta", &providers);
+        assert!(!crafted.contains("evil") && crafted.ends_with("Ask an administrator for help."));
     }
 
     #[test]

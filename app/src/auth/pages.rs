@@ -5,20 +5,25 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use super::api::{
-    list_invitations, list_members, my_sessions, sign_in_options, DevSignIn, EndSession,
-    InviteMember, SetMemberRole, SignOutEverywhere, WithdrawInvitation,
+    list_invitations, list_members, my_sessions, my_sign_in_methods, sign_in_options, DevSignIn,
+    DisableMember, EnableMember, EndMemberSessions, EndSession, InviteMember, SetMemberPublishing,
+    SetMemberRole, SignOutEverywhere, WithdrawInvitation,
 };
-use super::model::{Capability, Role};
+use super::model::{link_required_message, Capability, Role};
 use crate::ui::layout::{signed_in_can, CurrentUser};
 use crate::ui::{ago, date_time, ErrorNote, Failure};
 
 /// Why a sign-in came back to this page, in words (the `error` query parameter).
 fn sign_in_problem(code: &str) -> Option<&'static str> {
     match code {
-        "" => None,
+        // Said with the providers' names, inside the page's list of them.
+        "" | "link_required" => None,
         "not_allowed" => Some(
             "This account is not allowed to use this Warroom. Ask an administrator to invite \
              your address, or sign in with the account your organisation uses.",
+        ),
+        "disabled" => Some(
+            "This account is disabled. If that is a mistake, ask an administrator to enable it.",
         ),
         "expired" => Some(
             "That sign-in attempt expired or was already used. Start again below.",
@@ -45,6 +50,18 @@ pub fn LoginPage() -> impl IntoView {
             <h1>"Sign in to Warroom"</h1>
             {move || problem().map(|p| view! { <p class="error" role="alert" data-testid="sign-in-problem">{p}</p> })}
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+                {move || {
+                    let query = query.read();
+                    (query.get("error").as_deref() == Some("link_required")).then(|| {
+                        let with = query.get("with").unwrap_or_default();
+                        let link = query.get("link").unwrap_or_default();
+                        options.get().and_then(|o| o.ok()).map(|o| view! {
+                            <p class="error" role="alert" data-testid="sign-in-problem">
+                                {link_required_message(&with, &link, &o.providers)}
+                            </p>
+                        })
+                    })
+                }}
                 {move || options.get().map(|options| match options {
                     Ok(options) if !options.providers.is_empty() => view! {
                         <ul class="providers">
@@ -91,7 +108,25 @@ pub fn LoginPage() -> impl IntoView {
     }
 }
 
-/// My account: who I am, my signed-in browsers, ending one or all of them.
+/// What the account page says after linking a provider (`?linked=` / `?link_error=`):
+/// fixed sentences, never text from the URL.
+fn link_result(linked: Option<String>, error: Option<String>) -> Option<(bool, &'static str)> {
+    match (linked, error.as_deref()) {
+        (_, Some("taken")) => Some((
+            false,
+            "That account at the provider is already linked to another person in Warroom: it was not linked to yours.",
+        )),
+        (_, Some("expired")) => Some((false, "That attempt expired or was already used. Start again below.")),
+        (_, Some(_)) => Some((
+            false,
+            "Linking did not complete. Start again below; if it keeps failing, tell your administrator.",
+        )),
+        (Some(_), None) => Some((true, "Linked: you can sign in with it from now on.")),
+        (None, None) => None,
+    }
+}
+
+/// My account: who I am, how I sign in, my signed-in browsers, ending one or all of them.
 #[component]
 pub fn AccountPage() -> impl IntoView {
     let end = ServerAction::<EndSession>::new();
@@ -99,6 +134,12 @@ pub fn AccountPage() -> impl IntoView {
     // The layout already loads who is signed in.
     let me = expect_context::<CurrentUser>().0;
     let sessions = Resource::new(move || end.version().get(), |_| my_sessions());
+    let methods = Resource::new(|| (), |_| my_sign_in_methods());
+    let query = use_query_map();
+    let linking = move || {
+        let query = query.read();
+        link_result(query.get("linked"), query.get("link_error"))
+    };
     view! {
         <Title text="Your account"/>
         <section class="card">
@@ -107,6 +148,36 @@ pub fn AccountPage() -> impl IntoView {
                 {move || me.get().and_then(|r| r.ok()).flatten().map(|me| view! {
                     <p>{me.person.name} " · role: " <strong data-testid="my-role">{me.role.label()}</strong>
                         " (" {me.role.description()} ")"</p>
+                })}
+            </Transition>
+            <h2>"Sign-in methods"</h2>
+            {move || linking().map(|(ok, text)| view! {
+                <p class=if ok { "notice" } else { "error" } role="status" data-testid="link-result">{text}</p>
+            })}
+            <Transition fallback=|| view! { <p>"Loading…"</p> }>
+                {move || methods.get().map(|result| match result {
+                    Ok(methods) => view! {
+                        <ul class="plain" data-testid="sign-in-methods">
+                            {methods.linked.into_iter().map(|m| view! {
+                                <li>
+                                    <strong>{m.name}</strong>
+                                    <span class="muted">{format!(" · linked {} · last used {}", date_time(m.linked_at), date_time(m.last_used_at))}</span>
+                                </li>
+                            }).collect_view()}
+                        </ul>
+                        {(!methods.linkable.is_empty()).then(|| view! {
+                            <p class="muted small">"Link another provider to sign in with it too: you sign in there once, and it is attached to this account."</p>
+                            <p>
+                                {methods.linkable.into_iter().map(|p| view! {
+                                    <a class="button small" rel="external" href=format!("/auth/{}/link", p.key)>
+                                        {format!("Link {}", p.name)}
+                                    </a>
+                                    " "
+                                }).collect_view()}
+                            </p>
+                        })}
+                    }.into_any(),
+                    Err(err) => view! { <Failure error=err/> }.into_any(),
                 })}
             </Transition>
             <h2>"Signed-in browsers"</h2>
@@ -177,9 +248,24 @@ fn browser_name(user_agent: &str) -> String {
 #[component]
 pub fn PeoplePage() -> impl IntoView {
     let set_role = ServerAction::<SetMemberRole>::new();
+    let disable = ServerAction::<DisableMember>::new();
+    let enable = ServerAction::<EnableMember>::new();
+    let end_sessions = ServerAction::<EndMemberSessions>::new();
+    let publishing = ServerAction::<SetMemberPublishing>::new();
     let invite = ServerAction::<InviteMember>::new();
     let withdraw = ServerAction::<WithdrawInvitation>::new();
-    let members = Resource::new(move || set_role.version().get(), |_| list_members());
+    let members = Resource::new(
+        move || {
+            (
+                set_role.version().get(),
+                disable.version().get(),
+                enable.version().get(),
+                end_sessions.version().get(),
+                publishing.version().get(),
+            )
+        },
+        |_| list_members(),
+    );
     let invitations = Resource::new(
         move || (invite.version().get(), withdraw.version().get()),
         |_| list_invitations(),
@@ -190,18 +276,27 @@ pub fn PeoplePage() -> impl IntoView {
         <section class="card">
             <h1>"People and roles"</h1>
             <p class="muted">{Role::ALL.into_iter().map(|r| format!("{}: {}.", r.label(), r.description())).collect::<Vec<_>>().join(" ")}</p>
+            <p class="muted">"Publishing to the status page (public updates and affected components, as an incident's commander or communications liaison, sent to every subscriber) is allowed per person; admins may by their role."</p>
+            <p class="muted">"Disabling someone (who left, or whose account is at risk) ends every session of theirs at once and keeps them out, whichever way they sign in, until they are enabled again. Ending someone's sessions signs them out everywhere; they may sign in again."</p>
             <ErrorNote result=set_role.value()/>
+            <ErrorNote result=disable.value()/>
+            <ErrorNote result=enable.value()/>
+            <ErrorNote result=end_sessions.value()/>
+            <ErrorNote result=publishing.value()/>
             <Transition fallback=|| view! { <p>"Loading…"</p> }>
                 {move || members.get().map(|result| match result {
                     Ok(list) => view! {
                         <table class="table" data-testid="members">
-                            <thead><tr><th>"Name"</th><th>"E-mail"</th><th>"Role"</th><th>"Last sign-in"</th><th>"Sessions"</th></tr></thead>
+                            <thead><tr><th>"Name"</th><th>"E-mail"</th><th>"Role"</th><th>"Last sign-in"</th><th>"Sessions"</th><th>"Status page"</th><th>"Access"</th></tr></thead>
                             <tbody>
                                 {list.into_iter().map(|m| {
                                     let user_id = m.id;
+                                    let disabled = m.disabled;
+                                    let sessions = m.active_sessions;
+                                    let name = m.name.clone();
                                     view! {
-                                        <tr data-testid=format!("member-{}", m.id)>
-                                            <td>{m.name.clone()}</td>
+                                        <tr data-testid=format!("member-{}", m.id) class:disabled=disabled>
+                                            <td>{m.name.clone()} {disabled.then(|| view! { " " <span class="badge disabled-badge">"disabled"</span> })}</td>
                                             <td>{m.email.clone().unwrap_or_else(|| "—".into())}</td>
                                             <td>
                                                 <select aria-label=format!("Role of {}", m.name)
@@ -214,7 +309,45 @@ pub fn PeoplePage() -> impl IntoView {
                                                 </select>
                                             </td>
                                             <td>{m.last_sign_in_at.map(date_time).unwrap_or_else(|| "never".into())}</td>
-                                            <td>{m.active_sessions}</td>
+                                            <td>{sessions}
+                                                {(sessions > 0).then(|| view! {
+                                                    " "
+                                                    <button type="button" class="link" aria-label=format!("End all sessions of {name}")
+                                                        on:click=move |_| { end_sessions.dispatch(EndMemberSessions { user_id }); }>
+                                                        "End all"
+                                                    </button>
+                                                })}
+                                            </td>
+                                            <td>{if m.role == Role::Admin {
+                                                view! { <span class="muted small">"publishes (admin)"</span> }.into_any()
+                                            } else {
+                                                let allowed = m.may_publish;
+                                                view! {
+                                                    <label class="small">
+                                                        <input type="checkbox" prop:checked=allowed
+                                                            aria-label=format!("{} may publish to the status page", m.name)
+                                                            on:change=move |ev| {
+                                                                publishing.dispatch(SetMemberPublishing { user_id, allowed: event_target_checked(&ev) });
+                                                            }/>
+                                                        " may publish"
+                                                    </label>
+                                                }.into_any()
+                                            }}</td>
+                                            <td>{if disabled {
+                                                view! {
+                                                    <button type="button" class="link" aria-label=format!("Enable {}", m.name)
+                                                        on:click=move |_| { enable.dispatch(EnableMember { user_id }); }>
+                                                        "Enable"
+                                                    </button>
+                                                }.into_any()
+                                            } else {
+                                                view! {
+                                                    <button type="button" class="link danger" aria-label=format!("Disable {}", m.name)
+                                                        on:click=move |_| { disable.dispatch(DisableMember { user_id }); }>
+                                                        "Disable"
+                                                    </button>
+                                                }.into_any()
+                                            }}</td>
                                         </tr>
                                     }
                                 }).collect_view()}

@@ -379,11 +379,17 @@ pub async fn assign_role(
     let assignee = crate::auth::store::person(&mut tx, assignee_id)
         .await?
         .ok_or_else(|| AppError::invalid("user_id", "That person does not exist."))?;
-    if !crate::auth::store::can_work_incidents(&mut tx, assignee.id).await? {
+    if let Some(why) = crate::auth::store::why_cannot_work_incidents(&mut tx, assignee.id).await? {
+        return Err(AppError::invalid(
+            "user_id",
+            format!("{} cannot work incidents ({why}).", assignee.name),
+        ));
+    }
+    if role == Role::Liaison && !crate::auth::store::may_publish(&mut tx, assignee.id).await? {
         return Err(AppError::invalid(
             "user_id",
             format!(
-                "{} cannot work incidents (their role is read-only).",
+                "{} may not publish to the status page, which the communications liaison does: an admin allows that on Admin → People.",
                 assignee.name
             ),
         ));

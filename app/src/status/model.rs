@@ -770,8 +770,11 @@ pub struct PublicSide {
     /// Every visible or hidden component, with this incident's impact on it.
     pub components: Vec<ComponentChoice>,
     /// Whether the viewer may post public updates and change impacts (commander or
-    /// communications liaison of this incident).
+    /// communications liaison of this incident, and allowed to publish).
     pub can_speak: bool,
+    /// Whether an admin allowed the viewer to publish to the status page at all (admins
+    /// may by their role): the room says which of the two is missing.
+    pub may_publish: bool,
 }
 
 // ---- The admin catalog: component and group names, descriptions, order, overrides and

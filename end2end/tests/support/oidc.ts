@@ -19,7 +19,11 @@
  * - Authorization codes are single-use; a replayed code or a wrong `code_verifier`
  *   gives `invalid_grant` from the token endpoint.
  * - The authorization response carries `iss` in addition to `code` and `state` (RFC 9207).
- * - The ID token carries the scope claims (email, email_verified, name), not only userinfo.
+ * - By default (oidc-provider's own default, `conformIdTokenClaims: true`, like Okta's) the
+ *   ID token of the authorization-code flow carries only `sub` and the protocol claims: the
+ *   scope claims (email, email_verified, name) come from the UserInfo endpoint, with the
+ *   access token (OpenID Connect Core 5.4). `idTokenClaims: true` puts them into the ID
+ *   token as well (`conformIdTokenClaims: false`), as other real providers (Google) do.
  * - No `resource` parameter must be sent (resource indicators have no resource servers
  *   configured here, so it would fail with invalid_target), and no refresh tokens are issued.
  * - oidc-provider prints a few "development-only" warnings (node 20 runtime, in-memory
@@ -35,6 +39,12 @@ export interface OidcProviderOptions {
   clientSecret: string;
   /** e.g. `http://127.0.0.1:<warroomPort>/auth/<providerKey>/callback` */
   redirectUris: string[];
+  /**
+   * Also put the scope claims into the ID token (oidc-provider's
+   * `conformIdTokenClaims: false`). Default false: the provider's default, where they
+   * come only from the UserInfo endpoint.
+   */
+  idTokenClaims?: boolean;
 }
 
 export interface OidcProvider {
@@ -109,8 +119,9 @@ export async function startOidcProvider(opts: OidcProviderOptions): Promise<Oidc
       email: ['email', 'email_verified'],
       profile: ['name'],
     },
-    // Default (true) puts scope claims only into userinfo when an access token for it is issued.
-    conformIdTokenClaims: false,
+    // oidc-provider's default (true) puts scope claims only into userinfo when an access
+    // token for it is issued; false puts them into the ID token too.
+    conformIdTokenClaims: !(opts.idTokenClaims ?? false),
     findAccount: (_ctx, id) => ({
       accountId: id,
       claims: () => ({ sub: id, email: id, email_verified: true, name: displayNameFor(id) }),

@@ -18,6 +18,13 @@ pub struct ProviderConfig {
     pub kind: ProviderKind,
     pub client_id: String,
     pub client_secret: SecretString,
+    /// Trust this provider's verified addresses to find an existing account by e-mail and
+    /// to apply `WARROOM_ADMINS` (`trust_email`, `WARROOM_<KIND>_TRUST_EMAIL`). By default
+    /// only a sole provider is trusted: then it already decides who everyone is, and
+    /// accounts carry over when an organisation moves to another provider; next to
+    /// others, the weakest provider (any that lets people claim an address another
+    /// provider's user signs in with) would decide who is who, and who is admin.
+    pub trust_email: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,6 +112,7 @@ struct FileProvider {
     issuer: Option<String>,
     github_url: Option<String>,
     github_api_url: Option<String>,
+    trust_email: Option<bool>,
 }
 
 /// What `provider_from` needs, whichever source it came from.
@@ -199,6 +207,8 @@ impl AuthConfig {
             Some("1" | "true" | "yes")
         );
 
+        // Whether each provider's `trust_email` was given (else decided below).
+        let mut trust_given: Vec<Option<bool>> = Vec::new();
         for provider in file.providers {
             let client_secret = match (provider.client_secret, provider.client_secret_env) {
                 (Some(secret), None) => secret,
@@ -223,6 +233,7 @@ impl AuthConfig {
                 github_url: provider.github_url,
                 github_api_url: provider.github_api_url,
             })?);
+            trust_given.push(provider.trust_email);
         }
         for kind in ["github", "google", "slack", "oidc"] {
             let prefix = format!("WARROOM_{}", kind.to_uppercase());
@@ -242,6 +253,17 @@ impl AuthConfig {
                 github_url: var(&format!("{prefix}_URL")),
                 github_api_url: var(&format!("{prefix}_API_URL")),
             })?);
+            let name = format!("{prefix}_TRUST_EMAIL");
+            trust_given.push(match var(&name).as_deref().map(str::trim) {
+                None => None,
+                Some("1" | "true" | "yes") => Some(true),
+                Some("0" | "false" | "no") => Some(false),
+                Some(other) => bail!("{name} must be true or false, got {other:?}"),
+            });
+        }
+        let sole = config.providers.len() == 1;
+        for (provider, given) in config.providers.iter_mut().zip(trust_given) {
+            provider.trust_email = given.unwrap_or(sole);
         }
         let mut keys: Vec<&str> = config.providers.iter().map(|p| p.key.as_str()).collect();
         keys.sort_unstable();
@@ -265,6 +287,7 @@ impl AuthConfig {
                     ProviderKind::GitHub { web_url, .. } => web_url,
                     ProviderKind::Oidc { issuer } => issuer,
                 },
+                "trust_email": p.trust_email,
             })).collect::<Vec<_>>(),
             "admins": self.access.admins,
             "allowed_domains": self.access.allowed_domains,
@@ -374,6 +397,8 @@ fn provider_from(source: ProviderSource) -> anyhow::Result<ProviderConfig> {
         kind,
         client_id: source.client_id.trim().to_string(),
         client_secret: SecretString::from(source.client_secret.trim().to_string()),
+        // Decided once every provider is known.
+        trust_email: false,
     })
 }
 
@@ -420,6 +445,8 @@ mod tests {
             ["boss@example.com", "ops@example.com"]
         );
         assert_eq!(config.access.default_role, Some(Role::Responder));
+        // Two providers: neither is trusted for addresses unless told.
+        assert!(config.providers.iter().all(|p| !p.trust_email));
         // Secrets stay out of Debug output.
         assert!(!format!("{config:?}").contains("gh-secret"));
     }
@@ -478,5 +505,75 @@ client_secret = "y"
         std::fs::write(dir.join("bad.toml"), "[access]\nadmin = []\n").unwrap();
         let bad = dir.join("bad.toml").to_string_lossy().to_string();
         assert!(load(&[("WARROOM_CONFIG", &bad)]).is_err());
+    }
+
+    #[test]
+    fn a_sole_provider_is_trusted_for_addresses_and_several_are_not_unless_told() {
+        let github = [
+            ("WARROOM_GITHUB_CLIENT_ID", "gh-id"),
+            ("WARROOM_GITHUB_CLIENT_SECRET", "gh-secret"),
+        ];
+        let sole = load(&github).unwrap();
+        assert!(sole.providers[0].trust_email);
+        let distrusted = load(&[
+            github[0],
+            github[1],
+            ("WARROOM_GITHUB_TRUST_EMAIL", "false"),
+        ])
+        .unwrap();
+        assert!(!distrusted.providers[0].trust_email);
+        let two = [
+            github[0],
+            github[1],
+            ("WARROOM_OIDC_ISSUER", "https://sso.example.com"),
+            ("WARROOM_OIDC_CLIENT_ID", "id"),
+            ("WARROOM_OIDC_CLIENT_SECRET", "secret"),
+        ];
+        let both = load(&two).unwrap();
+        assert_eq!(
+            both.providers
+                .iter()
+                .map(|p| (p.key.as_str(), p.trust_email))
+                .collect::<Vec<_>>(),
+            [("github", false), ("oidc", false)]
+        );
+        let mut trusted = two.to_vec();
+        trusted.push(("WARROOM_OIDC_TRUST_EMAIL", "1"));
+        let trusted = load(&trusted).unwrap();
+        assert!(!trusted.providers[0].trust_email && trusted.providers[1].trust_email);
+        assert_eq!(trusted.summary()["providers"][1]["trust_email"], true);
+        let err = load(&[
+            github[0],
+            github[1],
+            ("WARROOM_GITHUB_TRUST_EMAIL", "maybe"),
+        ])
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("WARROOM_GITHUB_TRUST_EMAIL"),
+            "{err}"
+        );
+
+        // The same in the file, per provider.
+        let dir = std::env::temp_dir().join(format!("warroom-trust-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("warroom.toml");
+        std::fs::write(
+            &path,
+            r#"
+[[providers]]
+kind = "github"
+client_id = "a"
+client_secret = "b"
+trust_email = true
+[[providers]]
+kind = "google"
+client_id = "c"
+client_secret = "d"
+"#,
+        )
+        .unwrap();
+        let path = path.to_string_lossy().to_string();
+        let config = load(&[("WARROOM_CONFIG", &path)]).unwrap();
+        assert!(config.providers[0].trust_email && !config.providers[1].trust_email);
     }
 }

@@ -78,6 +78,11 @@ fn plain_routes() -> Vec<PlainRoute<AppState>> {
             methods: &["GET"],
             handler: get(sign_in::callback),
         },
+        PlainRoute {
+            path: "/auth/{provider}/link",
+            methods: &["GET"],
+            handler: get(sign_in::link),
+        },
     ]
 }
 

@@ -70,9 +70,58 @@ pub async fn start(
         Ok(found) => found,
         Err(refusal) => return refusal,
     };
+    begin(&service, &session, &provider, None).await
+}
+
+/// `GET /auth/{provider}/link`: a signed-in person attaches their account at this
+/// provider to their Warroom account (proof of control of both), e.g. when the provider
+/// is not trusted to find the account by e-mail. Starting changes nothing but this
+/// browser's pending attempt; the callback finishes it only for the same sign-in.
+pub async fn link(
+    State(state): State<AppState>,
+    Extension(service): Extension<Arc<SignInService>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    session: Session,
+    Path(key): Path<String>,
+) -> Response {
+    let (_source, provider) = match admit_attempt(&state, &service, peer, &headers, &key).await {
+        Ok(found) => found,
+        Err(refusal) => return refusal,
+    };
+    match signed_in(&state, &session).await {
+        Ok(Some((sign_in, _))) => begin(&service, &session, &provider, Some(sign_in)).await,
+        Ok(None) => Redirect::to("/login").into_response(),
+        Err(err) => err_response(err),
+    }
+}
+
+/// This browser's sign-in and its person, if it is still valid.
+async fn signed_in(
+    state: &AppState,
+    session: &Session,
+) -> Result<Option<(uuid::Uuid, i64)>, warroom_app::error::AppError> {
+    let Some(sign_in) = auth_store::session_sign_in(session).await? else {
+        return Ok(None);
+    };
+    Ok(
+        auth_store::active_sign_in(&state.pool, sign_in, state.settings.session_idle)
+            .await?
+            .map(|me| (sign_in, me.person.id)),
+    )
+}
+
+/// Sends the browser to the provider, remembering the attempt in its session.
+async fn begin(
+    service: &SignInService,
+    session: &Session,
+    provider: &Provider,
+    link_to: Option<uuid::Uuid>,
+) -> Response {
+    let key = &provider.config.key;
     match service
         .providers
-        .begin(&provider, &service.redirect_uri(&key))
+        .begin(provider, &service.redirect_uri(key), link_to)
         .await
     {
         Ok((url, pending)) => match session.insert(PENDING_KEY, pending).await {
@@ -124,8 +173,11 @@ pub async fn callback(
         Ok(found) => found,
         Err(refusal) => return refusal,
     };
-    // Taken out at once: a second callback with the same state finds nothing.
-    let pending: Option<PendingSignIn> = session.remove(PENDING_KEY).await.unwrap_or(None);
+    let pending: Option<PendingSignIn> = session.get(PENDING_KEY).await.unwrap_or(None);
+    // A failed link sends its (still signed-in) person back to their account page.
+    let linking = pending
+        .as_ref()
+        .is_some_and(|p| p.provider == key && p.link_to.is_some());
     let refuse = |reason: String, page: &'static str| {
         let state = state.clone();
         let source = source.clone();
@@ -139,18 +191,30 @@ pub async fn callback(
             if let Ok(mut conn) = state.pool.acquire().await {
                 let _ = record(&mut conn, &event).await;
             }
-            Redirect::to(&format!("/login?error={page}")).into_response()
+            if linking {
+                Redirect::to(&format!("/account?link_error={page}")).into_response()
+            } else {
+                Redirect::to(&format!("/login?error={page}")).into_response()
+            }
         }
     };
-    if let Some(error) = params.error {
-        let error: String = error.chars().take(100).collect();
-        return refuse(format!("provider answered error {error}"), "failed").await;
-    }
+    // Only the provider, which alone knows this browser's `state`, may end the attempt: a
+    // callback without it (a link from another site, `?error=…` included) leaves the
+    // sign-in in progress untouched.
     let Some(pending) = pending.filter(|p| p.provider == key) else {
         return refuse("no sign-in in progress in this browser".into(), "expired").await;
     };
     if !same_state(params.state.as_deref().unwrap_or_default(), &pending.state) {
         return refuse("state does not match".into(), "expired").await;
+    }
+    // Taken out now: a second callback with the same state finds nothing.
+    if let Err(err) = session.remove::<PendingSignIn>(PENDING_KEY).await {
+        tracing::error!(error = %err, "could not end the sign-in attempt in the session");
+        return refuse("session store unavailable".into(), "failed").await;
+    }
+    if let Some(error) = params.error {
+        let error: String = error.chars().take(100).collect();
+        return refuse(format!("provider answered error {error}"), "failed").await;
     }
     if chrono::Utc::now() - pending.started_at > SIGN_IN_WINDOW {
         return refuse("sign-in took too long".into(), "expired").await;
@@ -179,25 +243,105 @@ pub async fn callback(
             return refuse("provider unavailable".into(), "failed").await;
         }
     };
-    match admit(&state, &identity, &source).await {
-        Ok(Some(sign_in)) => match auth_store::attach_to_session(&session, sign_in).await {
+    if let Some(link_to) = pending.link_to {
+        // Only for the sign-in that started it, still valid: signing out (or in as
+        // someone else) in between ends the attempt.
+        let person = match signed_in(&state, &session).await {
+            Ok(Some((sign_in, person))) if sign_in == link_to => person,
+            Ok(_) => {
+                return refuse("the sign-in that started linking is over".into(), "expired").await;
+            }
+            Err(err) => return err_response(err),
+        };
+        return match attach_identity(&state, person, &identity, &source).await {
+            Ok(auth_store::LinkOutcome::Taken) => {
+                refuse("that account is another person's".into(), "taken").await
+            }
+            Ok(_) => Redirect::to(&format!("/account?linked={key}")).into_response(),
+            Err(err) => err_response(err),
+        };
+    }
+    let untrusted = service.providers.untrusted_for_email();
+    match admit(&state, &untrusted, &identity, &source).await {
+        Ok(Ok(sign_in)) => match auth_store::attach_to_session(&session, sign_in).await {
             Ok(()) => Redirect::to("/").into_response(),
             Err(err) => err_response(err),
         },
-        Ok(None) => Redirect::to("/login?error=not_allowed").into_response(),
+        Ok(Err(refusal)) => Redirect::to(&format!("/login?{refusal}")).into_response(),
         Err(err) => err_response(err),
     }
 }
 
-/// Applies the access policy; admitted people get a sign-in (returned), refused people
-/// only an audit entry. Both in one transaction with their audit records.
-async fn admit(
+/// Attaches the identity to the signed-in person's account, audited.
+async fn attach_identity(
     state: &AppState,
+    person: i64,
     identity: &auth_store::ExternalIdentity,
     source: &Source,
-) -> Result<Option<uuid::Uuid>, warroom_app::error::AppError> {
+) -> Result<auth_store::LinkOutcome, warroom_app::error::AppError> {
     let mut tx = state.pool.begin().await?;
-    match auth_store::admit_external(&mut tx, &state.settings.access, identity).await? {
+    let outcome = auth_store::link_identity(&mut tx, person, identity).await?;
+    if outcome == auth_store::LinkOutcome::Linked {
+        let event = AuditEvent::new(AuditAction::IdentityLinked, source)
+            .by_user(person)
+            .target(identity.provider.clone())
+            .details(serde_json::json!({ "by": "signed in" }));
+        record(&mut tx, &event).await?;
+        tracing::info!(
+            user.id = person,
+            provider = identity.provider,
+            "sign-in method linked"
+        );
+    }
+    tx.commit().await?;
+    Ok(outcome)
+}
+
+/// Applies the access policy; admitted people get a sign-in (returned), refused people
+/// only an audit entry and the sign-in page's query saying why. Both in one transaction
+/// with their audit records.
+async fn admit(
+    state: &AppState,
+    untrusted: &[String],
+    identity: &auth_store::ExternalIdentity,
+    source: &Source,
+) -> Result<Result<uuid::Uuid, String>, warroom_app::error::AppError> {
+    let mut tx = state.pool.begin().await?;
+    match auth_store::admit_external(&mut tx, &state.settings.access, untrusted, identity).await? {
+        ExternalSignIn::LinkRequired { methods } => {
+            tracing::warn!(
+                provider = identity.provider,
+                "sign-in refused: the address has an account this provider may not claim"
+            );
+            let event = AuditEvent::new(AuditAction::SignInRefused, source)
+                .refused()
+                .target(identity.provider.clone())
+                .details(serde_json::json!({
+                    "reason": "link required",
+                    "domain": identity.email.domain(),
+                }));
+            record(&mut tx, &event).await?;
+            tx.commit().await?;
+            // Provider keys only: the sign-in page names them from its own list.
+            Ok(Err(format!(
+                "error=link_required&with={}&link={}",
+                methods.join(","),
+                identity.provider
+            )))
+        }
+        ExternalSignIn::Disabled => {
+            tracing::warn!(
+                provider = identity.provider,
+                "sign-in refused: disabled by an admin"
+            );
+            let event = AuditEvent::new(AuditAction::SignInRefused, source)
+                .refused()
+                .target(identity.provider.clone())
+                .details(serde_json::json!({ "reason": "disabled" }));
+            record(&mut tx, &event).await?;
+            tx.commit().await?;
+            Ok(Err("error=disabled".into()))
+        }
         ExternalSignIn::Refused => {
             tracing::warn!(
                 provider = identity.provider,
@@ -212,13 +356,21 @@ async fn admit(
                 }));
             record(&mut tx, &event).await?;
             tx.commit().await?;
-            Ok(None)
+            Ok(Err("error=not_allowed".into()))
         }
         ExternalSignIn::Admitted {
             person,
             promoted_from,
             created,
+            linked_by_email,
         } => {
+            if linked_by_email {
+                let event = AuditEvent::new(AuditAction::IdentityLinked, source)
+                    .by_user(person.id)
+                    .target(identity.provider.clone())
+                    .details(serde_json::json!({ "by": "e-mail" }));
+                record(&mut tx, &event).await?;
+            }
             let sign_in = auth_store::start_sign_in(
                 &mut tx,
                 person.id,
@@ -246,7 +398,7 @@ async fn admit(
                 provider = identity.provider,
                 "signed in"
             );
-            Ok(Some(sign_in))
+            Ok(Ok(sign_in))
         }
     }
 }

@@ -1,6 +1,8 @@
 //! A local GitHub for sign-in tests: the OAuth endpoints (authorize, token exchange with
 //! PKCE S256 and single-use codes, client credentials) and the REST API Warroom reads
-//! (`/user`, `/user/emails`, `/user/orgs`), answering errors the way GitHub does.
+//! (`/user`, `/user/emails`, `/user/orgs`), answering errors the way GitHub does and
+//! paging lists the way GitHub does (`per_page`, 30 by default and at most 100, `page`,
+//! and a `Link` header naming the next and last pages).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -46,6 +48,10 @@ struct Inner {
     /// Answer the REST API with this status instead (500, 429…).
     api_failure: Option<u16>,
     counter: u64,
+    /// Where this fake is reached (the `Link` header holds absolute URLs).
+    base: String,
+    /// How many `/user/orgs` pages were asked for.
+    org_pages_served: usize,
 }
 
 #[derive(Clone)]
@@ -56,7 +62,12 @@ pub struct FakeGitHub {
 
 impl FakeGitHub {
     pub async fn start() -> FakeGitHub {
-        let inner = Arc::new(Mutex::new(Inner::default()));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let inner = Arc::new(Mutex::new(Inner {
+            base: base.clone(),
+            ..Inner::default()
+        }));
         let app = Router::new()
             .route("/login/oauth/authorize", get(authorize))
             .route("/login/oauth/access_token", post(access_token))
@@ -64,8 +75,6 @@ impl FakeGitHub {
             .route("/user/emails", get(emails))
             .route("/user/orgs", get(orgs))
             .with_state(inner.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         FakeGitHub { base, inner }
     }
@@ -82,6 +91,11 @@ impl FakeGitHub {
 
     pub fn fail_api_with(&self, status: Option<u16>) {
         self.inner.lock().unwrap().api_failure = status;
+    }
+
+    /// How many pages of `/user/orgs` were read so far.
+    pub fn org_pages_served(&self) -> usize {
+        self.inner.lock().unwrap().org_pages_served
     }
 }
 
@@ -223,15 +237,53 @@ async fn emails(State(inner): State<Arc<Mutex<Inner>>>, headers: HeaderMap) -> R
     }
 }
 
-async fn orgs(State(inner): State<Arc<Mutex<Inner>>>, headers: HeaderMap) -> Response {
-    match account(&inner, &headers) {
-        Ok(a) => Json(
-            a.orgs
-                .iter()
-                .map(|o| json!({ "login": o }))
-                .collect::<Vec<_>>(),
+#[derive(Deserialize)]
+struct PageQuery {
+    per_page: Option<usize>,
+    page: Option<usize>,
+}
+
+async fn orgs(
+    State(inner): State<Arc<Mutex<Inner>>>,
+    headers: HeaderMap,
+    Query(q): Query<PageQuery>,
+) -> Response {
+    let a = match account(&inner, &headers) {
+        Ok(a) => a,
+        Err(refusal) => return refusal.into_response(),
+    };
+    let per_page = q.per_page.unwrap_or(30).clamp(1, 100);
+    let page = q.page.unwrap_or(1).max(1);
+    let last = a.orgs.len().div_ceil(per_page).max(1);
+    let mut inner = inner.lock().unwrap();
+    inner.org_pages_served += 1;
+    let items: Vec<_> = a
+        .orgs
+        .iter()
+        .skip((page - 1) * per_page)
+        .take(per_page)
+        .map(|o| json!({ "login": o }))
+        .collect();
+    let link = |n: usize, rel: &str| {
+        format!(
+            "<{}/user/orgs?per_page={per_page}&page={n}>; rel=\"{rel}\"",
+            inner.base
         )
-        .into_response(),
-        Err(refusal) => refusal.into_response(),
+    };
+    let mut links = Vec::new();
+    if page > 1 {
+        links.push(link(page - 1, "prev"));
+        links.push(link(1, "first"));
     }
+    if page < last {
+        links.push(link(page + 1, "next"));
+        links.push(link(last, "last"));
+    }
+    let mut response = Json(items).into_response();
+    if !links.is_empty() {
+        response
+            .headers_mut()
+            .insert("link", links.join(", ").parse().unwrap());
+    }
+    response
 }

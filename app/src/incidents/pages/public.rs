@@ -62,6 +62,11 @@ pub fn PublicPanel(
     }
 }
 
+/// Why someone who works the incident sees no publishing form although they could take
+/// the role: publishing is a grant (`updates::NOT_ALLOWED_TO_PUBLISH` is the server's
+/// refusal in the same words).
+const NOT_ALLOWED_TO_PUBLISH_HERE: &str = "You may not publish to the status page: an admin allows that on Admin → People. Until then the incident commander or communications liaison who may speaks for this incident publicly.";
+
 #[component]
 fn PublicSideView(
     side: PublicSide,
@@ -96,8 +101,14 @@ fn PublicSideView(
         {published.then(move || view! {
             <p class="small"><a href=format!("/status/incidents/{}", public_id) target="_blank" rel="noopener">"Open its public page"</a></p>
         })}
-        {(can_work && !speak).then(|| view! {
-            <p class="muted small">"Only the incident commander or the communications liaison speaks for the incident publicly."</p>
+        {(can_work && !speak).then(|| if side.may_publish {
+            view! {
+                <p class="muted small" data-testid="why-not-public">"Only the incident commander or the communications liaison speaks for the incident publicly."</p>
+            }
+        } else {
+            view! {
+                <p class="muted small" data-testid="why-not-public">{NOT_ALLOWED_TO_PUBLISH_HERE}</p>
+            }
         })}
         {(!speak).then(|| view! {
             <ul class="affected">

@@ -17,8 +17,20 @@ use crate::status::model::{
 };
 
 /// Whether `person` speaks for the incident publicly: its commander or communications
-/// liaison right now.
+/// liaison right now, and allowed to publish by an admin.
 pub async fn may_speak(
+    conn: &mut PgConnection,
+    incident_id: i64,
+    person_id: i64,
+) -> Result<bool, AppError> {
+    Ok(
+        holds_speaking_role(&mut *conn, incident_id, person_id).await?
+            && crate::auth::store::may_publish(conn, person_id).await?,
+    )
+}
+
+/// Whether `person` is the incident's commander or communications liaison right now.
+async fn holds_speaking_role(
     conn: &mut PgConnection,
     incident_id: i64,
     person_id: i64,
@@ -40,7 +52,10 @@ async fn require_speaker(
     incident_id: i64,
     actor: &Person,
 ) -> Result<(), AppError> {
-    if may_speak(conn, incident_id, actor.id).await? {
+    if !crate::auth::store::may_publish(&mut *conn, actor.id).await? {
+        return Err(AppError::Conflict(NOT_ALLOWED_TO_PUBLISH.into()));
+    }
+    if holds_speaking_role(conn, incident_id, actor.id).await? {
         Ok(())
     } else {
         Err(AppError::Conflict(
@@ -48,6 +63,10 @@ async fn require_speaker(
         ))
     }
 }
+
+/// Why someone without the grant cannot publish, in the words the room shows too.
+pub const NOT_ALLOWED_TO_PUBLISH: &str =
+    "You may not publish to the status page: an admin allows that on Admin → People.";
 
 /// The public side of one incident, for its room.
 pub async fn public_side(
@@ -105,6 +124,7 @@ pub async fn public_side(
     })
     .collect::<Result<Vec<_>, AppError>>()?;
     let can_speak = may_speak(&mut conn, incident_id, viewer_id).await?;
+    let may_publish = crate::auth::store::may_publish(&mut conn, viewer_id).await?;
     Ok(PublicSide {
         public_id: incident.public_id,
         public_title: incident.public_title,
@@ -112,6 +132,7 @@ pub async fn public_side(
         updates,
         components,
         can_speak,
+        may_publish,
     })
 }
 
