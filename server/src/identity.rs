@@ -22,6 +22,7 @@ use warroom_app::auth::model::EmailAddress;
 use warroom_app::auth::store::ExternalIdentity;
 
 use crate::config::auth::{ProviderConfig, ProviderKind};
+use crate::outbound::{Destinations, Limits, OutboundClient};
 
 /// How long a started sign-in may take before its callback is refused.
 pub const SIGN_IN_WINDOW: chrono::Duration = chrono::Duration::minutes(10);
@@ -60,12 +61,23 @@ pub enum SignInError {
     Unavailable(#[from] anyhow::Error),
 }
 
-/// The configured providers, by key, with one HTTP client that never follows redirects
-/// (a token endpoint that redirects must not send our secrets elsewhere).
+/// The configured providers, by key, with one HTTP client: Warroom's outbound client
+/// (answers capped, one deadline per call, no ambient proxy), which never follows
+/// redirects (a token endpoint that redirects must not send our secrets elsewhere).
+/// Identity providers are configured by admins and often sit inside the company network,
+/// so private addresses are allowed.
 pub struct Providers {
     by_key: HashMap<String, Arc<Provider>>,
-    http: reqwest::Client,
+    http: OutboundClient,
 }
+
+/// Limits of every call to an identity provider: discovery documents, key sets, token and
+/// UserInfo answers and GitHub's API pages are all far below 1 MiB.
+const PROVIDER_LIMITS: Limits = Limits {
+    deadline: Duration::from_secs(15),
+    connect_timeout: Duration::from_secs(5),
+    max_answer: 1024 * 1024,
+};
 
 pub struct Provider {
     pub config: ProviderConfig,
@@ -74,11 +86,7 @@ pub struct Provider {
 
 impl Providers {
     pub fn new(configs: &[ProviderConfig]) -> anyhow::Result<Self> {
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(Duration::from_secs(15))
-            .user_agent("Warroom")
-            .build()
+        let http = OutboundClient::new(Destinations::AnyAddress, PROVIDER_LIMITS, "Warroom")
             .context("building the HTTP client for identity providers")?;
         let by_key = configs
             .iter()
@@ -328,7 +336,7 @@ fn verified_email_and_name(
 
 impl Provider {
     /// The provider's discovery document and keys, fetched at most once an hour.
-    async fn metadata(&self, http: &reqwest::Client) -> anyhow::Result<CoreProviderMetadata> {
+    async fn metadata(&self, http: &OutboundClient) -> anyhow::Result<CoreProviderMetadata> {
         let ProviderKind::Oidc { issuer } = &self.config.kind else {
             anyhow::bail!("{} is not an OpenID Connect provider", self.config.key);
         };
@@ -411,18 +419,18 @@ struct GitHubOrg {
 
 /// Who the GitHub token belongs to: account, primary verified e-mail, organisations.
 async fn github_identity(
-    http: &reqwest::Client,
+    http: &OutboundClient,
     api_url: &str,
     provider_key: &str,
     access_token: &str,
 ) -> Result<ExternalIdentity, SignInError> {
     /// One GET of the API, with the URL of the next page if GitHub names one.
     async fn get<T: serde::de::DeserializeOwned>(
-        http: &reqwest::Client,
+        http: &OutboundClient,
         url: &str,
         token: &str,
     ) -> anyhow::Result<(T, Option<String>)> {
-        let response = http
+        let answer = http
             .get(url)
             .bearer_auth(token)
             .header("Accept", "application/vnd.github+json")
@@ -430,18 +438,16 @@ async fn github_identity(
             .send()
             .await
             .with_context(|| format!("GET {url}"))?;
-        let status = response.status();
-        if !status.is_success() {
-            anyhow::bail!("GET {url} answered {status}");
+        if !answer.status.is_success() {
+            anyhow::bail!("GET {url} answered {}", answer.status);
         }
-        let next = response
-            .headers()
+        let next = answer
+            .headers
             .get(reqwest::header::LINK)
             .and_then(|v| v.to_str().ok())
             .and_then(next_page);
-        let body = response
+        let body = answer
             .json()
-            .await
             .with_context(|| format!("reading GET {url}"))?;
         Ok((body, next))
     }

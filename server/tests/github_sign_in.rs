@@ -835,3 +835,58 @@ async fn a_provider_trusted_for_addresses_links_by_e_mail(pool: PgPool) {
     assert_eq!(identities_of(&pool, "octo@acme.example").await.len(), 2);
     app.stop().await;
 }
+
+/// A server that answers every request with `Content-Length: 536870912` and then zeros,
+/// for as long as the client reads; returns its base URL and how many body bytes it wrote.
+async fn endless_answers() -> (String, std::sync::Arc<std::sync::atomic::AtomicU64>) {
+    use std::sync::atomic::Ordering;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let written = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let counter = written.clone();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let counter = counter.clone();
+            tokio::spawn(async move {
+                let mut request = [0u8; 4096];
+                let _ = socket.read(&mut request).await;
+                let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 536870912\r\n\r\n";
+                if socket.write_all(head.as_bytes()).await.is_err() {
+                    return;
+                }
+                let chunk = vec![b' '; 64 * 1024];
+                while socket.write_all(&chunk).await.is_ok() {
+                    counter.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+                }
+            });
+        }
+    });
+    (base, written)
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn an_identity_provider_answering_without_end_is_cut_off_not_read_whole(pool: PgPool) {
+    // GitHub's token endpoint is the fake; its API answers half a gigabyte.
+    let (api, written) = endless_answers().await;
+    let (app, github) = spawn(pool.clone(), |config| {
+        for provider in &mut config.auth.providers {
+            if let warroom::config::auth::ProviderKind::GitHub { api_url, .. } = &mut provider.kind
+            {
+                *api_url = api.clone();
+            }
+        }
+    })
+    .await;
+    github.consent_as("octo");
+    let client = browser(&app);
+    let back = approve(&start(&client).await).await;
+    assert_eq!(callback(&client, &back).await, "/login?error=failed");
+    let wrote = written.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(
+        wrote < 8 * 1024 * 1024,
+        "the provider wrote {wrote} bytes before Warroom hung up"
+    );
+    assert_eq!(count(&pool, "SELECT count(*) FROM sign_ins").await, 0);
+    app.stop().await;
+}
