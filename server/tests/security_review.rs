@@ -508,6 +508,33 @@ async fn a_live_stream_ends_when_its_sign_in_ends_or_expires(pool: PgPool) {
 }
 
 #[sqlx::test(migrations = "../migrations")]
+async fn disabling_a_person_or_changing_their_role_ends_or_rechecks_their_live_streams(
+    pool: PgPool,
+) {
+    let app = TestApp::spawn(pool.clone()).await;
+    let admin = app.signed_in_as("Ada", "admin").await;
+    let id = admin.declare("Offboarding", "SEV2").await;
+    let leaver = app.signed_in_as("Lee", "viewer").await;
+    let leaver_id = leaver.ok("me", &[]).await["person"]["id"].to_string();
+    let mut stream = leaver.live(id, None).await;
+    let mut second_tab = leaver.live(id, None).await;
+    // A role change is announced and checked; every role may still read, so it goes on.
+    admin
+        .ok(
+            "set_member_role",
+            &[("user_id", &leaver_id), ("role", "leadership")],
+        )
+        .await;
+    admin.note(id, "note", "still visible to leadership").await;
+    stream.next_of("entry", Duration::from_secs(5)).await;
+    // Disabling ends every stream of theirs at once.
+    admin.ok("disable_member", &[("user_id", &leaver_id)]).await;
+    assert!(stream.ends_within(Duration::from_secs(5)).await);
+    assert!(second_tab.ends_within(Duration::from_secs(5)).await);
+    app.stop().await;
+}
+
+#[sqlx::test(migrations = "../migrations")]
 async fn one_sign_in_holds_at_most_ten_live_streams(pool: PgPool) {
     let app = TestApp::spawn(pool).await;
     let viewer = app.signed_in_as("Vic", "viewer").await;
