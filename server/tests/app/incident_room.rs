@@ -1,11 +1,10 @@
 //! The incident room over HTTP against a real Postgres: declaring, the status lifecycle,
 //! roles and their history, notes and their versions, sanitising, and the Origin check.
 
-mod support;
 
 use serde_json::Value;
 use sqlx::PgPool;
-use support::{Client, TestApp};
+use crate::support::{Client, TestApp};
 
 fn entry_kinds(room: &Value) -> Vec<String> {
     room["timeline"]["entries"]

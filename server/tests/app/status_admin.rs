@@ -2,7 +2,6 @@
 //! groups (creating, editing, ordering, hiding, manual status), the page's branding, the
 //! messages bad input gets (and that it changes nothing), and who may do any of it.
 
-mod support;
 
 use std::time::Duration;
 
@@ -10,7 +9,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use sqlx::postgres::PgListener;
 use sqlx::PgPool;
-use support::{Client, TestApp};
+use crate::support::{Client, TestApp};
 
 /// Everything the catalog stores, in a comparable form: (kind, name, group, position,
 /// hidden, override, description, updated_at), groups first, each by id.

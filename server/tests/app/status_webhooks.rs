@@ -1,14 +1,13 @@
 //! Status-page webhooks against hostile and honest subscribers: answers that never end are
 //! cut off at the cap, slow ones at the deadline.
 
-mod support;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sqlx::PgPool;
-use support::{Client, TestApp};
+use crate::support::{Client, TestApp};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use warroom::config::Config;

@@ -1,7 +1,5 @@
 //! Test harness: the real app on port 0 over a fresh database, and a signed-in client.
 
-#![allow(dead_code)]
-
 use std::time::Duration;
 
 use futures::StreamExt;

@@ -1,7 +1,6 @@
 //! Regression tests for the security review of 2026-12 (issue 11), over HTTP against the
 //! real app on a fresh database: each failed before its fix.
 
-mod support;
 
 use std::time::Duration;
 
@@ -9,7 +8,7 @@ use base64::Engine;
 use scraper::{Html, Selector};
 use serde_json::{json, Value};
 use sqlx::PgPool;
-use support::{Client, TestApp};
+use crate::support::{Client, TestApp};
 use warroom::config::Config;
 
 /// Markup a title or name would carry to take over a page: closing the `<title>`,

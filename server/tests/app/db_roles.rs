@@ -4,7 +4,6 @@
 //! serves with (as Postgres reports it) and tries what SQL execution through the app would
 //! try against the append-only tables.
 
-mod support;
 
 use std::os::unix::fs::PermissionsExt;
 use std::panic::AssertUnwindSafe;
@@ -19,7 +18,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 use warroom::db::embedded::EmbeddedPostgres;
 
-use support::{Client, TestApp};
+use crate::support::{Client, TestApp};
 
 /// What SQL execution through the serving role would use to rewrite history: each must
 /// be refused for lack of privilege.

@@ -1,13 +1,12 @@
 //! Live delivery: Postgres NOTIFY → every replica → Server-Sent Events, with presence and
 //! replay of what a reconnecting viewer missed.
 
-mod support;
 
 use std::time::Duration;
 
 use sqlx::postgres::PgPoolOptions;
 use sqlx::PgPool;
-use support::TestApp;
+use crate::support::TestApp;
 
 const WAIT: Duration = Duration::from_secs(5);
 
@@ -91,7 +90,7 @@ async fn viewers_see_who_else_is_in_the_room(pool: PgPool) {
     let mut alice_stream = alice.live(id, None).await;
     let bob_stream = bob.live(id, None).await;
 
-    let names = |event: &support::SseEvent| -> Vec<String> {
+    let names = |event: &crate::support::SseEvent| -> Vec<String> {
         event.data["viewers"]
             .as_array()
             .unwrap()

@@ -1,12 +1,11 @@
 //! Roles, sessions, API tokens and the audit log, over HTTP against the real app.
 
-mod support;
 
 use std::collections::BTreeSet;
 
 use serde_json::{json, Value};
 use sqlx::PgPool;
-use support::{Client, TestApp};
+use crate::support::{Client, TestApp};
 use warroom::config::Config;
 
 const ROLES: [&str; 4] = ["viewer", "responder", "leadership", "admin"];
