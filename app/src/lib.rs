@@ -6,6 +6,7 @@ pub mod audit;
 pub mod auth;
 pub mod error;
 pub mod incidents;
+pub mod integrations;
 #[cfg(feature = "ssr")]
 pub mod jobs;
 #[cfg(feature = "ssr")]
@@ -17,6 +18,7 @@ pub mod random;
 #[cfg(feature = "ssr")]
 pub mod state;
 pub mod status;
+pub mod timeline;
 pub mod tokens;
 pub mod ui;
 

@@ -27,6 +27,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 use warroom_app::incidents::model::{LiveEntry, Presence};
 use warroom_app::incidents::store;
+use warroom_app::timeline::store as timeline;
 
 const TIMELINE_CHANNEL: &str = "warroom_timeline";
 const PRESENCE_CHANNEL: &str = "warroom_presence";
@@ -141,7 +142,7 @@ impl LiveHub {
         // Subscribe before reading where the timeline stands, so nothing falls between.
         let rx = self.subscribe(incident_id);
         let mut conn = self.pool.acquire().await?;
-        let Some(latest) = store::latest_entry_id(&mut conn, incident_id).await? else {
+        let Some(latest) = timeline::latest_entry_id(&mut conn, incident_id).await? else {
             drop(rx);
             self.forget_if_unwatched(incident_id);
             return Ok(Opened::NoSuchIncident);
@@ -342,7 +343,7 @@ impl LiveHub {
 
     async fn load_entry(&self, incident_id: i64, entry_id: i64) -> anyhow::Result<Arc<str>> {
         let mut conn = self.pool.acquire().await?;
-        let entry = store::entry(&mut conn, incident_id, entry_id).await?;
+        let entry = timeline::entry(&mut conn, incident_id, entry_id).await?;
         let incident = store::summary(&mut conn, incident_id).await?;
         Ok(serde_json::to_string(&LiveEntry { entry, incident })?.into())
     }
@@ -355,7 +356,7 @@ impl LiveHub {
     ) -> anyhow::Result<Vec<(i64, String)>> {
         let mut conn = self.pool.acquire().await?;
         let entries =
-            store::timeline_after(&mut conn, incident_id, after_id, CATCH_UP_BATCH).await?;
+            timeline::timeline_after(&mut conn, incident_id, after_id, CATCH_UP_BATCH).await?;
         if entries.is_empty() {
             return Ok(Vec::new());
         }

@@ -77,6 +77,12 @@ mod server_only {
             Err(AppError::Forbidden)
         }
 
+        /// Begins the transaction this call's changes commit in, together or not at all:
+        /// store functions take it as `&mut PgConnection`, the caller commits it.
+        pub async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, AppError> {
+            Ok(self.state.pool.begin().await?)
+        }
+
         /// An audit event acted by this caller.
         pub fn audit(&self, action: AuditAction) -> AuditEvent {
             AuditEvent::new(action, &self.source).by_user(self.person.id)

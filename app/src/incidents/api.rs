@@ -2,10 +2,9 @@
 
 use leptos::prelude::*;
 
-use super::model::{
-    IncidentListPage, NoteRevision, RoleStint, RoomData, Severity, TimelineEntry, TimelinePage,
-};
+use super::model::{IncidentListPage, NoteRevision, RoleStint, RoomData, Severity};
 use crate::error::AppError;
+use crate::timeline::model::{TimelineEntry, TimelinePage};
 
 #[cfg(feature = "ssr")]
 use {
@@ -86,14 +85,9 @@ pub async fn declare_incident(
             let title = IncidentTitle::parse(&title)?;
             let summary = MarkdownText::parse_optional("summary", &summary)?;
             let summary = crate::markdown::render_new("summary", summary.as_str()).await?;
-            let id = store::declare(
-                &caller.state.pool,
-                &caller.person,
-                &title,
-                &summary,
-                &severity,
-            )
-            .await?;
+            let mut tx = caller.begin().await?;
+            let id = store::declare(&mut tx, &caller.person, &title, &summary, &severity).await?;
+            tx.commit().await?;
             leptos_axum::redirect(&format!("/incidents/{id}"));
             Ok(id)
         }
@@ -110,8 +104,10 @@ pub async fn get_incident_room(id: i64) -> Result<RoomData, AppError> {
             let pool = &caller.state.pool;
             let mut conn = pool.acquire().await?;
             let incident = store::summary(&mut conn, id).await?;
-            let timeline = store::timeline_page(&mut conn, id, None, TIMELINE_PAGE_SIZE).await?;
-            let pinned = store::pinned_entries(&mut conn, id).await?;
+            let timeline =
+                crate::timeline::store::timeline_page(&mut conn, id, None, TIMELINE_PAGE_SIZE)
+                    .await?;
+            let pinned = crate::timeline::store::pinned_entries(&mut conn, id).await?;
             drop(conn);
             Ok(RoomData {
                 bridge_url: caller
@@ -139,14 +135,12 @@ pub async fn set_status(incident_id: i64, status: String) -> Result<i64, AppErro
         async {
             let caller = Caller::allowed(Capability::WorkIncidents).await?;
             let to = Status::parse(&status)?;
-            store::change_status(
-                &caller.state.pool,
-                &caller.person,
-                incident_id,
-                to,
-                chrono::Utc::now(),
-            )
-            .await
+            let mut tx = caller.begin().await?;
+            let changed =
+                store::change_status(&mut tx, &caller.person, incident_id, to, chrono::Utc::now())
+                    .await?;
+            tx.commit().await?;
+            Ok(changed)
         }
         .await,
     )
@@ -158,7 +152,11 @@ pub async fn set_severity(incident_id: i64, severity: String) -> Result<i64, App
     respond(
         async {
             let caller = Caller::allowed(Capability::WorkIncidents).await?;
-            store::change_severity(&caller.state.pool, &caller.person, incident_id, &severity).await
+            let mut tx = caller.begin().await?;
+            let changed =
+                store::change_severity(&mut tx, &caller.person, incident_id, &severity).await?;
+            tx.commit().await?;
+            Ok(changed)
         }
         .await,
     )
@@ -177,15 +175,18 @@ pub async fn assign_role(incident_id: i64, role: String, user_id: i64) -> Result
             } else {
                 user_id
             };
-            store::assign_role(
-                &caller.state.pool,
+            let mut tx = caller.begin().await?;
+            let changed = store::assign_role(
+                &mut tx,
                 &caller.person,
                 incident_id,
                 role,
                 assignee,
                 chrono::Utc::now(),
             )
-            .await
+            .await?;
+            tx.commit().await?;
+            Ok(changed)
         }
         .await,
     )
@@ -198,15 +199,18 @@ pub async fn end_role(incident_id: i64, role: String, user_id: i64) -> Result<i6
         async {
             let caller = Caller::allowed(Capability::WorkIncidents).await?;
             let role = Role::parse(&role)?;
-            store::end_role(
-                &caller.state.pool,
+            let mut tx = caller.begin().await?;
+            let changed = store::end_role(
+                &mut tx,
                 &caller.person,
                 incident_id,
                 role,
                 user_id,
                 chrono::Utc::now(),
             )
-            .await
+            .await?;
+            tx.commit().await?;
+            Ok(changed)
         }
         .await,
     )
@@ -233,7 +237,11 @@ pub async fn add_note(incident_id: i64, kind: String, body: String) -> Result<i6
             let kind = NoteKind::parse(&kind)?;
             let body = MarkdownText::parse("body", &body)?;
             let body = crate::markdown::render_new("body", body.as_str()).await?;
-            store::add_note(&caller.state.pool, &caller.person, incident_id, kind, &body).await
+            let mut tx = caller.begin().await?;
+            let changed =
+                store::add_note(&mut tx, &caller.person, incident_id, kind, &body).await?;
+            tx.commit().await?;
+            Ok(changed)
         }
         .await,
     )
@@ -247,7 +255,10 @@ pub async fn edit_note(entry_id: i64, body: String) -> Result<i64, AppError> {
             let caller = Caller::allowed(Capability::WorkIncidents).await?;
             let body = MarkdownText::parse("body", &body)?;
             let body = crate::markdown::render_new("body", body.as_str()).await?;
-            store::edit_note(&caller.state.pool, &caller.person, entry_id, &body).await
+            let mut tx = caller.begin().await?;
+            let changed = store::edit_note(&mut tx, &caller.person, entry_id, &body).await?;
+            tx.commit().await?;
+            Ok(changed)
         }
         .await,
     )
@@ -259,7 +270,10 @@ pub async fn set_pin(entry_id: i64, pinned: bool) -> Result<i64, AppError> {
     respond(
         async {
             let caller = Caller::allowed(Capability::WorkIncidents).await?;
-            store::set_pin(&caller.state.pool, &caller.person, entry_id, pinned).await
+            let mut tx = caller.begin().await?;
+            let changed = store::set_pin(&mut tx, &caller.person, entry_id, pinned).await?;
+            tx.commit().await?;
+            Ok(changed)
         }
         .await,
     )
@@ -284,10 +298,16 @@ pub async fn get_timeline_page(incident_id: i64, before: i64) -> Result<Timeline
         async {
             let caller = Caller::allowed(Capability::ReadIncidents).await?;
             let mut conn = caller.state.pool.acquire().await?;
-            store::latest_entry_id(&mut conn, incident_id)
+            crate::timeline::store::latest_entry_id(&mut conn, incident_id)
                 .await?
                 .ok_or_else(|| AppError::NotFound(format!("incident {incident_id}")))?;
-            store::timeline_page(&mut conn, incident_id, Some(before), TIMELINE_PAGE_SIZE).await
+            crate::timeline::store::timeline_page(
+                &mut conn,
+                incident_id,
+                Some(before),
+                TIMELINE_PAGE_SIZE,
+            )
+            .await
         }
         .await,
     )
@@ -300,7 +320,7 @@ pub async fn get_pinned_entries(incident_id: i64) -> Result<Vec<TimelineEntry>, 
         async {
             let caller = Caller::allowed(Capability::ReadIncidents).await?;
             let mut conn = caller.state.pool.acquire().await?;
-            store::pinned_entries(&mut conn, incident_id).await
+            crate::timeline::store::pinned_entries(&mut conn, incident_id).await
         }
         .await,
     )

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::model::Person;
 use crate::error::AppError;
+use crate::timeline::model::{TimelineEntry, TimelinePage};
 
 /// Where an incident is in its lifecycle.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -258,10 +259,17 @@ pub struct NoteBody {
     pub revision: i32,
 }
 
-/// What a timeline entry records.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// What an incident's own changes record on its timeline (the status page's are
+/// `status::model::StatusEvent`; `timeline::model::EntryEvent` joins the domains).
+/// The `kind` tag is the timeline row's `kind` column; the rest is its `details`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, strum::EnumDiscriminants)]
 #[serde(tag = "kind", rename_all = "snake_case")]
-pub enum EntryEvent {
+#[strum_discriminants(
+    name(IncidentEventKind),
+    derive(strum::EnumIter, strum::IntoStaticStr),
+    strum(serialize_all = "snake_case")
+)]
+pub enum IncidentEvent {
     Declared {
         title: String,
         severity: String,
@@ -296,67 +304,74 @@ pub enum EntryEvent {
     Unpinned {
         target_id: i64,
     },
-    /// A public update went to the status page (and to its subscribers).
-    PublicUpdate {
-        status: crate::status::model::PublicStatus,
-        title: String,
-        body_md: String,
-    },
-    /// What the incident does to a public component changed (`None`: not affected).
-    ImpactChanged {
-        component: String,
-        from: Option<crate::status::model::Impact>,
-        to: Option<crate::status::model::Impact>,
-    },
-    /// The incident was kept off the status page, or allowed on it again.
-    VisibilityChanged {
-        private: bool,
-    },
 }
 
-impl EntryEvent {
+impl IncidentEvent {
     /// The value of the `kind` column.
     pub fn kind(&self) -> &'static str {
-        match self {
-            EntryEvent::Declared { .. } => "declared",
-            EntryEvent::StatusChanged { .. } => "status_changed",
-            EntryEvent::SeverityChanged { .. } => "severity_changed",
-            EntryEvent::RoleAssigned { .. } => "role_assigned",
-            EntryEvent::RoleEnded { .. } => "role_ended",
-            EntryEvent::Note(_) => "note",
-            EntryEvent::Decision(_) => "decision",
-            EntryEvent::NoteEdited { .. } => "note_edited",
-            EntryEvent::Pinned { .. } => "pinned",
-            EntryEvent::Unpinned { .. } => "unpinned",
-            EntryEvent::PublicUpdate { .. } => "public_update",
-            EntryEvent::ImpactChanged { .. } => "impact_changed",
-            EntryEvent::VisibilityChanged { .. } => "visibility_changed",
-        }
+        IncidentEventKind::from(self).into()
+    }
+
+    /// Every kind this domain writes.
+    pub fn kinds() -> impl Iterator<Item = &'static str> {
+        use strum::IntoEnumIterator;
+        IncidentEventKind::iter().map(<&'static str>::from)
     }
 
     pub fn is_role_change(&self) -> bool {
         matches!(
             self,
-            EntryEvent::RoleAssigned { .. } | EntryEvent::RoleEnded { .. }
+            IncidentEvent::RoleAssigned { .. } | IncidentEvent::RoleEnded { .. }
         )
     }
-}
 
-/// One line of the timeline.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TimelineEntry {
-    pub id: i64,
-    pub incident_id: i64,
-    pub author: Person,
-    pub created_at: DateTime<Utc>,
-    pub event: EntryEvent,
-}
-
-/// One page of a timeline: entries oldest first, and whether there are older ones.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TimelinePage {
-    pub entries: Vec<TimelineEntry>,
-    pub older: bool,
+    /// What the entry says, in words, after its author's name ("changed status from
+    /// Investigating to Identified"); `author_id` tells "took the role" from "made X …".
+    /// Notes and decisions say their Markdown source as written.
+    pub fn describe(&self, author_id: i64) -> String {
+        match self {
+            IncidentEvent::Declared { title, severity } => {
+                format!("declared the incident as {severity}: {title}")
+            }
+            IncidentEvent::StatusChanged { from, to } => {
+                format!("changed status from {} to {}", from.label(), to.label())
+            }
+            IncidentEvent::SeverityChanged { from, to } => {
+                format!("changed severity from {from} to {to}")
+            }
+            IncidentEvent::RoleAssigned {
+                role,
+                person,
+                previous,
+            } => match previous {
+                Some(previous) if person.id == author_id => {
+                    format!("took over as {} from {}", role.label(), previous.name)
+                }
+                Some(previous) => format!(
+                    "handed {} from {} to {}",
+                    role.label(),
+                    previous.name,
+                    person.name
+                ),
+                None if person.id == author_id => format!("took the role of {}", role.label()),
+                None => format!("made {} {}", person.name, role.label()),
+            },
+            IncidentEvent::RoleEnded { role, person } => {
+                if person.id == author_id {
+                    format!("stepped down as {}", role.label())
+                } else {
+                    format!("relieved {} as {}", person.name, role.label())
+                }
+            }
+            IncidentEvent::Note(body) => body.body_md.clone(),
+            IncidentEvent::Decision(body) => format!("Decision: {}", body.body_md),
+            IncidentEvent::NoteEdited { target_id, body } => {
+                format!("edited entry #{target_id} (version {})", body.revision)
+            }
+            IncidentEvent::Pinned { target_id } => format!("pinned entry #{target_id}"),
+            IncidentEvent::Unpinned { target_id } => format!("unpinned entry #{target_id}"),
+        }
+    }
 }
 
 /// How many timeline entries the room loads at a time (the newest first, older ones on
@@ -574,13 +589,63 @@ mod tests {
 
     #[test]
     fn entry_events_round_trip_through_json_with_their_kind() {
-        let event = EntryEvent::StatusChanged {
+        let event = IncidentEvent::StatusChanged {
             from: Status::Investigating,
             to: Status::Identified,
         };
         let json = serde_json::to_value(&event).unwrap();
         assert_eq!(json["kind"], event.kind());
-        assert_eq!(serde_json::from_value::<EntryEvent>(json).unwrap(), event);
+        assert_eq!(event.kind(), "status_changed");
+        assert_eq!(
+            serde_json::from_value::<IncidentEvent>(json).unwrap(),
+            event
+        );
+    }
+
+    #[test]
+    fn entries_say_what_happened_in_words() {
+        let alice = Person {
+            id: 1,
+            name: "Alice".into(),
+        };
+        let bob = Person {
+            id: 2,
+            name: "Bob".into(),
+        };
+        let status = IncidentEvent::StatusChanged {
+            from: Status::Investigating,
+            to: Status::Identified,
+        };
+        assert_eq!(
+            status.describe(1),
+            "changed status from Investigating to Identified"
+        );
+        let handoff = IncidentEvent::RoleAssigned {
+            role: Role::Commander,
+            person: bob.clone(),
+            previous: Some(alice.clone()),
+        };
+        assert_eq!(
+            handoff.describe(2),
+            "took over as Incident commander from Alice"
+        );
+        assert_eq!(
+            handoff.describe(3),
+            "handed Incident commander from Alice to Bob"
+        );
+        let first = IncidentEvent::RoleAssigned {
+            role: Role::Scribe,
+            person: alice.clone(),
+            previous: None,
+        };
+        assert_eq!(first.describe(1), "took the role of Note taker");
+        assert_eq!(first.describe(2), "made Alice Note taker");
+        let ended = IncidentEvent::RoleEnded {
+            role: Role::Fixer,
+            person: bob,
+        };
+        assert_eq!(ended.describe(2), "stepped down as Fixer");
+        assert_eq!(ended.describe(1), "relieved Bob as Fixer");
     }
 
     #[test]

@@ -1,22 +1,24 @@
 //! All SQL of incidents: declaring, status, severity, roles, the timeline and presence.
 //!
 //! Every change to an incident locks its row first (`lock_incident`), then writes the
-//! change and its timeline entry in the same transaction. The lock also serialises
-//! timeline appends per incident, so entry ids of one incident are in commit order:
-//! live viewers resume with "everything after id N" and never miss a late commit.
+//! change and its timeline entry (`timeline::store::append_entry`, which also queues it
+//! for the integrations) on the caller's transaction: the server function or handler owns
+//! `begin`/`commit`, so several changes from one command commit together or not at all.
+//! The lock also serialises timeline appends per incident, so entry ids of one incident
+//! are in commit order: live viewers resume with "everything after id N".
 
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use super::model::{
-    EntryEvent, IncidentListItem, IncidentListPage, IncidentSummary, IncidentTitle, Milestones,
-    NoteBody, NoteKind, NoteRevision, Role, RoleHolder, RoleStint, Severity, Status, TimelineEntry,
-    TimelinePage,
+    IncidentEvent, IncidentListItem, IncidentListPage, IncidentSummary, IncidentTitle, Milestones,
+    NoteBody, NoteKind, NoteRevision, Role, RoleHolder, RoleStint, Severity, Status,
 };
 use crate::auth::model::Person;
 use crate::error::AppError;
 use crate::markdown::{self, Rendered, RENDERER_VERSION};
+use crate::timeline::store::append_entry;
 
 /// How long a viewer stays "in the room" without a heartbeat (a crashed replica's viewers
 /// disappear after this).
@@ -72,14 +74,13 @@ async fn severity_id(conn: &mut PgConnection, key: &str) -> Result<i64, AppError
 /// Declares an incident: the incident and its "declared" entry, in one transaction.
 #[tracing::instrument(skip_all)]
 pub async fn declare(
-    pool: &PgPool,
+    tx: &mut PgConnection,
     actor: &Person,
     title: &IncidentTitle,
     summary: &Rendered,
     severity_key: &str,
 ) -> Result<i64, AppError> {
-    let mut tx = pool.begin().await?;
-    let severity_id = severity_id(&mut tx, severity_key).await?;
+    let severity_id = severity_id(tx, severity_key).await?;
     let id = sqlx::query_scalar!(
         "INSERT INTO incidents (title, summary_md, summary_html, summary_html_version,
                                 severity_id, status, declared_by)
@@ -93,12 +94,11 @@ pub async fn declare(
     )
     .fetch_one(&mut *tx)
     .await?;
-    let event = EntryEvent::Declared {
+    let event = IncidentEvent::Declared {
         title: title.as_str().to_string(),
         severity: severity_key.trim().to_string(),
     };
-    append_entry(&mut tx, id, actor.id, &event).await?;
-    tx.commit().await?;
+    append_entry(tx, id, actor.id, &event.into()).await?;
     tracing::info!(incident.id = id, "incident declared");
     Ok(id)
 }
@@ -293,14 +293,13 @@ pub(crate) async fn lock_incident(
 /// Moves an incident to `to` if the lifecycle allows it, stamping milestones at `now`.
 #[tracing::instrument(skip_all, fields(incident.id = incident_id))]
 pub async fn change_status(
-    pool: &PgPool,
+    tx: &mut PgConnection,
     actor: &Person,
     incident_id: i64,
     to: Status,
     now: DateTime<Utc>,
 ) -> Result<i64, AppError> {
-    let mut tx = pool.begin().await?;
-    let current = lock_incident(&mut tx, incident_id).await?;
+    let current = lock_incident(tx, incident_id).await?;
     current.status.check_transition(to)?;
     let milestones = current.milestones.after_transition(current.status, to, now);
     sqlx::query!(
@@ -316,26 +315,24 @@ pub async fn change_status(
     )
     .execute(&mut *tx)
     .await?;
-    let event = EntryEvent::StatusChanged {
+    let event = IncidentEvent::StatusChanged {
         from: current.status,
         to,
     };
-    let entry_id = append_entry(&mut tx, incident_id, actor.id, &event).await?;
-    tx.commit().await?;
+    let entry_id = append_entry(tx, incident_id, actor.id, &event.into()).await?;
     Ok(entry_id)
 }
 
 /// Changes the severity of an incident.
 #[tracing::instrument(skip_all, fields(incident.id = incident_id))]
 pub async fn change_severity(
-    pool: &PgPool,
+    tx: &mut PgConnection,
     actor: &Person,
     incident_id: i64,
     severity_key: &str,
 ) -> Result<i64, AppError> {
-    let mut tx = pool.begin().await?;
-    let current = lock_incident(&mut tx, incident_id).await?;
-    let to_id = severity_id(&mut tx, severity_key).await?;
+    let current = lock_incident(tx, incident_id).await?;
+    let to_id = severity_id(tx, severity_key).await?;
     if to_id == current.severity_id {
         return Err(AppError::Conflict(format!(
             "The incident is already {}.",
@@ -353,12 +350,11 @@ pub async fn change_severity(
     )
     .fetch_one(&mut *tx)
     .await?;
-    let event = EntryEvent::SeverityChanged {
+    let event = IncidentEvent::SeverityChanged {
         from,
         to: severity_key.trim().to_string(),
     };
-    let entry_id = append_entry(&mut tx, incident_id, actor.id, &event).await?;
-    tx.commit().await?;
+    let entry_id = append_entry(tx, incident_id, actor.id, &event.into()).await?;
     Ok(entry_id)
 }
 
@@ -367,25 +363,24 @@ pub async fn change_severity(
 /// incident.
 #[tracing::instrument(skip_all, fields(incident.id = incident_id, role = role.as_str()))]
 pub async fn assign_role(
-    pool: &PgPool,
+    tx: &mut PgConnection,
     actor: &Person,
     incident_id: i64,
     role: Role,
     assignee_id: i64,
     now: DateTime<Utc>,
 ) -> Result<i64, AppError> {
-    let mut tx = pool.begin().await?;
-    lock_incident(&mut tx, incident_id).await?;
-    let assignee = crate::auth::store::person(&mut tx, assignee_id)
+    lock_incident(tx, incident_id).await?;
+    let assignee = crate::auth::store::person(tx, assignee_id)
         .await?
         .ok_or_else(|| AppError::invalid("user_id", "That person does not exist."))?;
-    if let Some(why) = crate::auth::store::why_cannot_work_incidents(&mut tx, assignee.id).await? {
+    if let Some(why) = crate::auth::store::why_cannot_work_incidents(tx, assignee.id).await? {
         return Err(AppError::invalid(
             "user_id",
             format!("{} cannot work incidents ({why}).", assignee.name),
         ));
     }
-    if role == Role::Liaison && !crate::auth::store::may_publish(&mut tx, assignee.id).await? {
+    if role == Role::Liaison && !crate::auth::store::may_publish(tx, assignee.id).await? {
         return Err(AppError::invalid(
             "user_id",
             format!(
@@ -394,7 +389,7 @@ pub async fn assign_role(
             ),
         ));
     }
-    let holders = active_holders(&mut tx, incident_id, role).await?;
+    let holders = active_holders(tx, incident_id, role).await?;
     if holders.iter().any(|p| p.id == assignee.id) {
         return Err(AppError::Conflict(format!(
             "{} is already {}.",
@@ -408,7 +403,7 @@ pub async fn assign_role(
         None
     };
     if let Some(previous) = &previous {
-        end_stint(&mut tx, incident_id, role, previous.id, actor.id, now).await?;
+        end_stint(tx, incident_id, role, previous.id, actor.id, now).await?;
     }
     sqlx::query!(
         "INSERT INTO role_assignments (incident_id, role, user_id, assigned_by, started_at)
@@ -431,29 +426,27 @@ pub async fn assign_role(
         .execute(&mut *tx)
         .await?;
     }
-    let event = EntryEvent::RoleAssigned {
+    let event = IncidentEvent::RoleAssigned {
         role,
         person: assignee,
         previous,
     };
-    let entry_id = append_entry(&mut tx, incident_id, actor.id, &event).await?;
-    tx.commit().await?;
+    let entry_id = append_entry(tx, incident_id, actor.id, &event.into()).await?;
     Ok(entry_id)
 }
 
 /// Relieves `person_id` of `role` (stepping down, or a fixer leaving).
 #[tracing::instrument(skip_all, fields(incident.id = incident_id, role = role.as_str()))]
 pub async fn end_role(
-    pool: &PgPool,
+    tx: &mut PgConnection,
     actor: &Person,
     incident_id: i64,
     role: Role,
     person_id: i64,
     now: DateTime<Utc>,
 ) -> Result<i64, AppError> {
-    let mut tx = pool.begin().await?;
-    lock_incident(&mut tx, incident_id).await?;
-    let holder = active_holders(&mut tx, incident_id, role)
+    lock_incident(tx, incident_id).await?;
+    let holder = active_holders(tx, incident_id, role)
         .await?
         .into_iter()
         .find(|p| p.id == person_id)
@@ -463,13 +456,12 @@ pub async fn end_role(
                 role.label().to_lowercase()
             ))
         })?;
-    end_stint(&mut tx, incident_id, role, holder.id, actor.id, now).await?;
-    let event = EntryEvent::RoleEnded {
+    end_stint(tx, incident_id, role, holder.id, actor.id, now).await?;
+    let event = IncidentEvent::RoleEnded {
         role,
         person: holder,
     };
-    let entry_id = append_entry(&mut tx, incident_id, actor.id, &event).await?;
-    tx.commit().await?;
+    let entry_id = append_entry(tx, incident_id, actor.id, &event.into()).await?;
     Ok(entry_id)
 }
 
@@ -552,26 +544,24 @@ pub async fn role_history(pool: &PgPool, incident_id: i64) -> Result<Vec<RoleSti
 /// Adds a note or decision to the timeline.
 #[tracing::instrument(skip_all, fields(incident.id = incident_id))]
 pub async fn add_note(
-    pool: &PgPool,
+    tx: &mut PgConnection,
     actor: &Person,
     incident_id: i64,
     kind: NoteKind,
     body: &Rendered,
 ) -> Result<i64, AppError> {
-    let mut tx = pool.begin().await?;
-    lock_incident(&mut tx, incident_id).await?;
+    lock_incident(tx, incident_id).await?;
     let text = NoteBody {
         body_md: String::new(),
         body_html: String::new(),
         revision: 1,
     };
     let event = match kind {
-        NoteKind::Note => EntryEvent::Note(text),
-        NoteKind::Decision => EntryEvent::Decision(text),
+        NoteKind::Note => IncidentEvent::Note(text),
+        NoteKind::Decision => IncidentEvent::Decision(text),
     };
-    let entry_id = append_entry(&mut tx, incident_id, actor.id, &event).await?;
-    insert_revision(&mut tx, entry_id, 1, body, actor.id).await?;
-    tx.commit().await?;
+    let entry_id = append_entry(tx, incident_id, actor.id, &event.into()).await?;
+    insert_revision(tx, entry_id, 1, body, actor.id).await?;
     Ok(entry_id)
 }
 
@@ -579,14 +569,13 @@ pub async fn add_note(
 /// "note edited" entry tells live viewers.
 #[tracing::instrument(skip_all, fields(entry.id = entry_id))]
 pub async fn edit_note(
-    pool: &PgPool,
+    tx: &mut PgConnection,
     actor: &Person,
     entry_id: i64,
     body: &Rendered,
 ) -> Result<i64, AppError> {
-    let mut tx = pool.begin().await?;
-    let incident_id = note_incident(&mut tx, entry_id).await?;
-    lock_incident(&mut tx, incident_id).await?;
+    let incident_id = note_incident(tx, entry_id).await?;
+    lock_incident(tx, incident_id).await?;
     let current = sqlx::query!(
         r#"SELECT revision, body_md FROM note_revisions WHERE entry_id = $1
            ORDER BY revision DESC LIMIT 1"#,
@@ -600,8 +589,8 @@ pub async fn edit_note(
         ));
     }
     let revision = current.revision + 1;
-    insert_revision(&mut tx, entry_id, revision, body, actor.id).await?;
-    let event = EntryEvent::NoteEdited {
+    insert_revision(tx, entry_id, revision, body, actor.id).await?;
+    let event = IncidentEvent::NoteEdited {
         target_id: entry_id,
         body: NoteBody {
             body_md: String::new(),
@@ -609,22 +598,20 @@ pub async fn edit_note(
             revision,
         },
     };
-    let edit_id = append_entry(&mut tx, incident_id, actor.id, &event).await?;
-    tx.commit().await?;
+    let edit_id = append_entry(tx, incident_id, actor.id, &event.into()).await?;
     Ok(edit_id)
 }
 
 /// Pins or unpins a note or decision (recorded as a timeline entry, never an update).
 #[tracing::instrument(skip_all, fields(entry.id = entry_id))]
 pub async fn set_pin(
-    pool: &PgPool,
+    tx: &mut PgConnection,
     actor: &Person,
     entry_id: i64,
     pinned: bool,
 ) -> Result<i64, AppError> {
-    let mut tx = pool.begin().await?;
-    let incident_id = note_incident(&mut tx, entry_id).await?;
-    lock_incident(&mut tx, incident_id).await?;
+    let incident_id = note_incident(tx, entry_id).await?;
+    lock_incident(tx, incident_id).await?;
     let last = sqlx::query_scalar!(
         "SELECT kind FROM timeline_entries
          WHERE incident_id = $1 AND kind IN ('pinned', 'unpinned')
@@ -643,16 +630,15 @@ pub async fn set_pin(
         )));
     }
     let event = if pinned {
-        EntryEvent::Pinned {
+        IncidentEvent::Pinned {
             target_id: entry_id,
         }
     } else {
-        EntryEvent::Unpinned {
+        IncidentEvent::Unpinned {
             target_id: entry_id,
         }
     };
-    let id = append_entry(&mut tx, incident_id, actor.id, &event).await?;
-    tx.commit().await?;
+    let id = append_entry(tx, incident_id, actor.id, &event.into()).await?;
     Ok(id)
 }
 
@@ -727,231 +713,6 @@ async fn insert_revision(
     .execute(conn)
     .await?;
     Ok(())
-}
-
-/// Appends one entry; the caller holds the incident lock. Note texts live in
-/// `note_revisions`, so note kinds keep only references in `details`.
-pub(crate) async fn append_entry(
-    conn: &mut PgConnection,
-    incident_id: i64,
-    author_id: i64,
-    event: &EntryEvent,
-) -> Result<i64, AppError> {
-    let details = match event {
-        EntryEvent::Note(_) | EntryEvent::Decision(_) => serde_json::json!({}),
-        EntryEvent::NoteEdited { target_id, body } => {
-            serde_json::json!({ "target_id": target_id, "revision": body.revision })
-        }
-        other => serde_json::to_value(other).map_err(|e| AppError::internal(e.into()))?,
-    };
-    Ok(sqlx::query_scalar!(
-        "INSERT INTO timeline_entries (incident_id, kind, author_id, details)
-         VALUES ($1, $2, $3, $4) RETURNING id",
-        incident_id,
-        event.kind(),
-        author_id,
-        details,
-    )
-    .fetch_one(conn)
-    .await?)
-}
-
-/// The entries of an incident after entry `after_id` (0: from the start), oldest first,
-/// at most `limit` of them, with the current text of notes and the text an edit
-/// introduced: what a live viewer missed.
-pub async fn timeline_after(
-    conn: &mut PgConnection,
-    incident_id: i64,
-    after_id: i64,
-    limit: i64,
-) -> Result<Vec<TimelineEntry>, AppError> {
-    let ids = sqlx::query_scalar!(
-        "SELECT id FROM timeline_entries WHERE incident_id = $1 AND id > $2 ORDER BY id LIMIT $3",
-        incident_id,
-        after_id,
-        limit
-    )
-    .fetch_all(&mut *conn)
-    .await?;
-    entries_by_id(conn, incident_id, &ids).await
-}
-
-/// One page of a timeline, read from its newest end: the `limit` entries before
-/// `before_id` (`None`: the newest), oldest first, and whether older ones exist.
-pub async fn timeline_page(
-    conn: &mut PgConnection,
-    incident_id: i64,
-    before_id: Option<i64>,
-    limit: i64,
-) -> Result<TimelinePage, AppError> {
-    let mut ids = sqlx::query_scalar!(
-        "SELECT id FROM timeline_entries
-         WHERE incident_id = $1 AND ($2::bigint IS NULL OR id < $2)
-         ORDER BY id DESC LIMIT $3",
-        incident_id,
-        before_id,
-        limit + 1
-    )
-    .fetch_all(&mut *conn)
-    .await?;
-    let older = ids.len() as i64 > limit;
-    ids.truncate(limit.max(0) as usize);
-    Ok(TimelinePage {
-        entries: entries_by_id(conn, incident_id, &ids).await?,
-        older,
-    })
-}
-
-/// The notes and decisions pinned now, oldest first, with their current text.
-pub async fn pinned_entries(
-    conn: &mut PgConnection,
-    incident_id: i64,
-) -> Result<Vec<TimelineEntry>, AppError> {
-    let ids = sqlx::query_scalar!(
-        r#"SELECT target AS "target!" FROM (
-               SELECT DISTINCT ON ((details->>'target_id')::bigint)
-                      (details->>'target_id')::bigint AS target, kind
-               FROM timeline_entries
-               WHERE incident_id = $1 AND kind IN ('pinned', 'unpinned')
-               ORDER BY (details->>'target_id')::bigint, id DESC
-           ) latest
-           WHERE kind = 'pinned'"#,
-        incident_id
-    )
-    .fetch_all(&mut *conn)
-    .await?;
-    entries_by_id(conn, incident_id, &ids).await
-}
-
-/// One entry of an incident, as the timeline shows it.
-pub async fn entry(
-    conn: &mut PgConnection,
-    incident_id: i64,
-    entry_id: i64,
-) -> Result<TimelineEntry, AppError> {
-    entries_by_id(conn, incident_id, &[entry_id])
-        .await?
-        .pop()
-        .ok_or_else(|| AppError::NotFound(format!("timeline entry {entry_id}")))
-}
-
-/// These entries of one incident, oldest first; notes with their current text.
-async fn entries_by_id(
-    conn: &mut PgConnection,
-    incident_id: i64,
-    ids: &[i64],
-) -> Result<Vec<TimelineEntry>, AppError> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let rows = sqlx::query_as!(
-        EntryRow,
-        r#"SELECT e.id, e.incident_id, e.kind, e.created_at AS "created_at: DateTime<Utc>", e.details,
-                  u.id AS author_id, u.display_name AS author_name,
-                  r.body_md AS "body_md?", r.revision AS "revision?",
-                  r.body_html AS "body_html?", r.html_version AS "html_version?"
-           FROM timeline_entries e
-           JOIN users u ON u.id = e.author_id
-           LEFT JOIN LATERAL (
-               SELECT nr.body_md, nr.revision, nr.body_html, nr.html_version FROM note_revisions nr
-               WHERE (e.kind IN ('note', 'decision') AND nr.entry_id = e.id)
-                  OR (e.kind = 'note_edited'
-                      AND nr.entry_id = (e.details->>'target_id')::bigint
-                      AND nr.revision = (e.details->>'revision')::int)
-               ORDER BY nr.revision DESC LIMIT 1
-           ) r ON true
-           WHERE e.incident_id = $1 AND e.id = ANY($2)
-           ORDER BY e.id"#,
-        incident_id,
-        ids
-    )
-    .fetch_all(conn)
-    .await?;
-    // Bodies written before rendering was stored (or by an older renderer) are rendered
-    // now, together, off the async threads.
-    let texts: Vec<(String, Option<String>)> = rows
-        .iter()
-        .filter_map(|r| {
-            let source = r.body_md.clone()?;
-            Some((
-                source,
-                markdown::stored(r.body_html.clone(), r.html_version),
-            ))
-        })
-        .collect();
-    let mut html = markdown::complete(texts).await?.into_iter();
-    rows.into_iter()
-        .map(|row| {
-            let body_html = row.body_md.as_ref().and_then(|_| html.next());
-            row.into_entry(body_html)
-        })
-        .collect()
-}
-
-/// The newest entry id of an incident (0 when it has none yet), or `None` when there is
-/// no such incident: where a new live viewer starts.
-pub async fn latest_entry_id(
-    conn: &mut PgConnection,
-    incident_id: i64,
-) -> Result<Option<i64>, AppError> {
-    Ok(sqlx::query_scalar!(
-        r#"SELECT COALESCE((SELECT MAX(e.id) FROM timeline_entries e WHERE e.incident_id = i.id), 0) AS "latest!"
-           FROM incidents i WHERE i.id = $1"#,
-        incident_id
-    )
-    .fetch_optional(conn)
-    .await?)
-}
-
-struct EntryRow {
-    id: i64,
-    incident_id: i64,
-    kind: String,
-    created_at: DateTime<Utc>,
-    details: serde_json::Value,
-    author_id: i64,
-    author_name: String,
-    body_md: Option<String>,
-    revision: Option<i32>,
-    body_html: Option<String>,
-    html_version: Option<i16>,
-}
-
-impl EntryRow {
-    /// The entry, with the rendering of its note text (if it has one).
-    fn into_entry(self, body_html: Option<String>) -> Result<TimelineEntry, AppError> {
-        let body = || -> Result<NoteBody, AppError> {
-            let body_md = self.body_md.clone().ok_or_else(|| {
-                AppError::internal(anyhow::anyhow!("entry {} has no note text", self.id))
-            })?;
-            Ok(NoteBody {
-                body_html: body_html.clone().unwrap_or_default(),
-                body_md,
-                revision: self.revision.unwrap_or(1),
-            })
-        };
-        let event = match self.kind.as_str() {
-            "note" => EntryEvent::Note(body()?),
-            "decision" => EntryEvent::Decision(body()?),
-            "note_edited" => EntryEvent::NoteEdited {
-                target_id: self.details["target_id"].as_i64().unwrap_or_default(),
-                body: body()?,
-            },
-            _ => serde_json::from_value(self.details.clone()).map_err(|e| {
-                AppError::internal(anyhow::Error::new(e).context(format!("entry {}", self.id)))
-            })?,
-        };
-        Ok(TimelineEntry {
-            id: self.id,
-            incident_id: self.incident_id,
-            author: Person {
-                id: self.author_id,
-                name: self.author_name,
-            },
-            created_at: self.created_at,
-            event,
-        })
-    }
 }
 
 /// Rewrites up to `batch` stored renderings made by an older renderer (or none): note

@@ -77,14 +77,11 @@ pub async fn post_public_update(
                 status: PublicStatus::parse(&status)?,
                 message: PublicMessage::parse(&message)?,
             };
-            updates::post_update(
-                &caller.state.pool,
-                &caller.state.jobs,
-                &caller.person,
-                incident_id,
-                update,
-            )
-            .await
+            let mut tx = caller.begin().await?;
+            let changed =
+                updates::post_update(&mut tx, &caller.person, incident_id, update).await?;
+            tx.commit().await?;
+            Ok(changed)
         }
         .await,
     )
@@ -104,14 +101,12 @@ pub async fn set_component_impact(
                 "" | "none" => None,
                 value => Some(Impact::parse(value)?),
             };
-            updates::set_impact(
-                &caller.state.pool,
-                &caller.person,
-                incident_id,
-                component_id,
-                impact,
-            )
-            .await
+            let mut tx = caller.begin().await?;
+            let changed =
+                updates::set_impact(&mut tx, &caller.person, incident_id, component_id, impact)
+                    .await?;
+            tx.commit().await?;
+            Ok(changed)
         }
         .await,
     )
@@ -123,7 +118,11 @@ pub async fn set_incident_private(incident_id: i64, private: bool) -> Result<i64
     respond(
         async {
             let caller = Caller::allowed(Capability::WorkIncidents).await?;
-            updates::set_private(&caller.state.pool, &caller.person, incident_id, private).await
+            let mut tx = caller.begin().await?;
+            let changed =
+                updates::set_private(&mut tx, &caller.person, incident_id, private).await?;
+            tx.commit().await?;
+            Ok(changed)
         }
         .await,
     )
@@ -180,14 +179,11 @@ pub async fn schedule_maintenance(
                 scheduled_until: parse_utc("ends_at", &ends_at)?,
                 component_ids,
             };
-            let id = maintenance::schedule(
-                &caller.state.pool,
-                &caller.state.jobs,
-                &caller.person,
-                new,
-                Utc::now(),
-            )
-            .await?;
+            let mut tx = caller.begin().await?;
+            let id =
+                maintenance::schedule(&mut tx, &caller.state.jobs, &caller.person, new, Utc::now())
+                    .await?;
+            tx.commit().await?;
             Ok(id)
         }
         .await,
@@ -215,15 +211,18 @@ pub async fn reschedule_maintenance(
                 ends: parse_utc("ends_at", &ends_at)?,
                 message: optional_message(&message)?,
             };
-            maintenance::reschedule(
-                &caller.state.pool,
+            let mut tx = caller.begin().await?;
+            let changed = maintenance::reschedule(
+                &mut tx,
                 &caller.state.jobs,
                 &caller.person,
                 id,
                 new,
                 Utc::now(),
             )
-            .await
+            .await?;
+            tx.commit().await?;
+            Ok(changed)
         }
         .await,
     )
@@ -245,15 +244,18 @@ pub async fn complete_maintenance(id: i64, message: String) -> Result<(), AppErr
         async {
             let caller = Caller::allowed(Capability::Administer).await?;
             let message = optional_message(&message)?;
-            maintenance::complete_now(
-                &caller.state.pool,
+            let mut tx = caller.begin().await?;
+            let changed = maintenance::complete_now(
+                &mut tx,
                 &caller.state.jobs,
                 &caller.person,
                 id,
                 message,
                 Utc::now(),
             )
-            .await
+            .await?;
+            tx.commit().await?;
+            Ok(changed)
         }
         .await,
     )

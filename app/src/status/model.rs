@@ -777,6 +777,79 @@ pub struct PublicSide {
     pub may_publish: bool,
 }
 
+/// What changes to an incident's public side record on its timeline (joined with the
+/// incident's own events in `timeline::model::EntryEvent`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, strum::EnumDiscriminants)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[strum_discriminants(
+    name(StatusEventKind),
+    derive(strum::EnumIter, strum::IntoStaticStr),
+    strum(serialize_all = "snake_case")
+)]
+pub enum StatusEvent {
+    /// A public update went to the status page (and to its subscribers). `update_id` is
+    /// the `public_updates` row (absent on entries written before it was recorded).
+    PublicUpdate {
+        status: PublicStatus,
+        title: String,
+        body_md: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        update_id: Option<i64>,
+    },
+    /// What the incident does to a public component changed (`None`: not affected).
+    ImpactChanged {
+        component: String,
+        from: Option<Impact>,
+        to: Option<Impact>,
+    },
+    /// The incident was kept off the status page, or allowed on it again.
+    VisibilityChanged { private: bool },
+}
+
+impl StatusEvent {
+    /// The value of the timeline's `kind` column.
+    pub fn kind(&self) -> &'static str {
+        StatusEventKind::from(self).into()
+    }
+
+    /// Every kind this domain writes.
+    pub fn kinds() -> impl Iterator<Item = &'static str> {
+        use strum::IntoEnumIterator;
+        StatusEventKind::iter().map(<&'static str>::from)
+    }
+
+    /// What the entry says, in words, after its author's name.
+    pub fn describe(&self) -> String {
+        match self {
+            StatusEvent::PublicUpdate { status, title, .. } => {
+                format!("posted a public update — {}: {title}", status.label())
+            }
+            StatusEvent::ImpactChanged {
+                component,
+                from,
+                to,
+            } => match (from, to) {
+                (None, Some(to)) => format!("marked {component}: {}", to.label()),
+                (Some(_), None) => format!("marked {component} as no longer affected"),
+                (Some(from), Some(to)) => {
+                    format!(
+                        "changed {component} from {} to {}",
+                        from.label(),
+                        to.label()
+                    )
+                }
+                (None, None) => format!("left {component} unaffected"),
+            },
+            StatusEvent::VisibilityChanged { private: true } => {
+                "kept the incident private: it will not appear on the status page".into()
+            }
+            StatusEvent::VisibilityChanged { private: false } => {
+                "allowed the incident on the status page".into()
+            }
+        }
+    }
+}
+
 // ---- The admin catalog: component and group names, descriptions, order, overrides and
 // ---- the page's branding, as admins enter them.
 

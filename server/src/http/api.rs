@@ -241,7 +241,8 @@ async fn get_incident(
     let result = async {
         let mut conn = state.pool.acquire().await?;
         let incident = incidents::summary(&mut conn, id).await?;
-        let page = incidents::timeline_page(&mut conn, id, query.before, limit).await?;
+        let page =
+            warroom_app::timeline::store::timeline_page(&mut conn, id, query.before, limit).await?;
         let older_than = page.entries.first().map(|e| e.id).filter(|_| page.older);
         Ok::<_, AppError>(json!({
             "incident": incident,
@@ -290,14 +291,11 @@ async fn declare_incident(
         let title = IncidentTitle::parse(&body.title)?;
         let summary = MarkdownText::parse_optional("summary", &body.summary)?;
         let summary = warroom_app::markdown::render_new("summary", summary.as_str()).await?;
-        incidents::declare(
-            &state.pool,
-            &holder.account,
-            &title,
-            &summary,
-            &body.severity,
-        )
-        .await
+        let mut tx = state.pool.begin().await?;
+        let id =
+            incidents::declare(&mut tx, &holder.account, &title, &summary, &body.severity).await?;
+        tx.commit().await?;
+        Ok::<_, AppError>(id)
     }
     .await;
     match result {

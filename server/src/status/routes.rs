@@ -17,7 +17,8 @@ use warroom_app::random::token;
 use warroom_app::status::store::subscribers::{self, SigningSecret};
 
 use super::site::{self, StatusSite};
-use crate::jobs::{webhooks, ConfirmSubscriber, ServerJobs};
+use crate::jobs::status_webhooks::ConfirmSubscriber;
+use crate::jobs::{webhooks, ServerJobs};
 
 /// Subscription attempts per source address and minute.
 const SUBSCRIBE_RATE: u32 = 10;
@@ -160,6 +161,7 @@ async fn subscribe(
         .await?;
         backend
             .jobs
+            .status
             .confirm
             .enqueue_using(
                 &mut *tx,

@@ -2,15 +2,14 @@
 //! Statuspage-compatible JSON (and nothing internal does), caching headers, maintenance
 //! moving by itself, webhook subscribers, and serving with Postgres stopped.
 
-
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::support::{Client, TestApp};
 use axum::http::HeaderMap;
 use chrono::{TimeZone, Utc};
 use serde_json::{json, Value};
 use sqlx::PgPool;
-use crate::support::{Client, TestApp};
 use tokio::net::TcpListener;
 
 /// Tries `attempt` every 50 ms until it gives `Ok`; after `timeout`, fails naming `what`
@@ -67,7 +66,7 @@ async fn subscribe(app: &TestApp, url: &str) -> reqwest::Response {
 }
 
 /// An admin with two components, and a responder who commands a fresh incident.
-async fn incident_with_components(app: &TestApp) -> (Client, Client, i64, Vec<i64>) {
+pub(crate) async fn incident_with_components(app: &TestApp) -> (Client, Client, i64, Vec<i64>) {
     let admin = app.signed_in_as("Grace Admin", "admin").await;
     let group = admin
         .ok(
@@ -117,7 +116,7 @@ async fn grant_publishing(admin: &Client, person: &Client, allowed: bool) {
 
 /// Marks `component` with `impact` on incident `id` (as text) and posts the incident's
 /// first public update, as its commander.
-async fn go_public(
+pub(crate) async fn go_public(
     commander: &Client,
     id: &str,
     component: i64,
@@ -643,18 +642,12 @@ async fn maintenance_starts_and_completes_by_itself_at_its_times(pool: PgPool) {
 
     // The clock is passed in: nothing moves before the start…
     let jobs = server_jobs(&pool).await;
-    let moves = warroom_app::status::store::maintenance::advance(
-        &pool,
-        &jobs,
-        starts - chrono::Duration::minutes(1),
-    )
-    .await
-    .unwrap();
-    assert!(moves.is_empty());
-    // …it starts at its start (component under maintenance)…
-    let moves = warroom_app::status::store::maintenance::advance(&pool, &jobs, starts)
+    let moves = advance_maintenance(&pool, &jobs, starts - chrono::Duration::minutes(1))
         .await
         .unwrap();
+    assert!(moves.is_empty());
+    // …it starts at its start (component under maintenance)…
+    let moves = advance_maintenance(&pool, &jobs, starts).await.unwrap();
     assert_eq!(moves.len(), 1);
     assert_eq!(moves[0].1.as_str(), "in_progress");
     let data = public_at(&pool, starts).await;
@@ -666,16 +659,12 @@ async fn maintenance_starts_and_completes_by_itself_at_its_times(pool: PgPool) {
     assert_eq!(checkout.status.as_str(), "under_maintenance");
     assert_eq!(data.indicator().as_str(), "maintenance");
     // …a second replica at the same moment moves nothing…
-    assert!(
-        warroom_app::status::store::maintenance::advance(&pool, &jobs, starts)
-            .await
-            .unwrap()
-            .is_empty()
-    );
-    // …and completes at its end.
-    let moves = warroom_app::status::store::maintenance::advance(&pool, &jobs, ends)
+    assert!(advance_maintenance(&pool, &jobs, starts)
         .await
-        .unwrap();
+        .unwrap()
+        .is_empty());
+    // …and completes at its end.
+    let moves = advance_maintenance(&pool, &jobs, ends).await.unwrap();
     assert_eq!(moves[0].1.as_str(), "completed");
     let data = public_at(&pool, ends).await;
     let m = &data.maintenances[0];
@@ -792,7 +781,7 @@ async fn a_maintenance_window_moves_and_extends_and_each_change_is_public(pool: 
 
     // Once it runs, only its end moves: extended with the admin's own words…
     let jobs = server_jobs(&pool).await;
-    let maintenance = warroom_app::status::store::maintenance::advance;
+    let maintenance = advance_maintenance;
     assert_eq!(maintenance(&pool, &jobs, starts).await.unwrap().len(), 1);
     let refused = admin
         .fails(
@@ -915,10 +904,28 @@ async fn fan_out_jobs(pool: &PgPool) -> i64 {
 }
 
 /// The jobs as the server builds them (for calling the store directly).
+/// One run of the maintenance clock at `now`, in its own transaction (as the clock does).
+async fn advance_maintenance(
+    pool: &PgPool,
+    jobs: &warroom_app::jobs::Jobs,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<(i64, warroom_app::status::model::MaintenanceStatus)>, warroom_app::error::AppError>
+{
+    let mut tx = pool.begin().await?;
+    let moves = warroom_app::status::store::maintenance::advance(&mut tx, jobs, now).await?;
+    tx.commit().await?;
+    Ok(moves)
+}
+
 async fn server_jobs(pool: &PgPool) -> warroom_app::jobs::Jobs {
     let site = warroom::status::site::StatusSite::new(None, "http://status.test".into());
     let client = warroom::jobs::webhooks::WebhookClient::new(true).unwrap();
-    warroom::jobs::build(pool, site, client).await.unwrap().app
+    let context = warroom::jobs::JobContext {
+        pool: pool.clone(),
+        webhooks: std::sync::Arc::new(client),
+        site,
+    };
+    warroom::jobs::build(&context).await.unwrap().app
 }
 
 #[sqlx::test(migrations = "../migrations")]

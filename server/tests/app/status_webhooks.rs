@@ -1,13 +1,12 @@
 //! Status-page webhooks against hostile and honest subscribers: answers that never end are
 //! cut off at the cap, slow ones at the deadline.
 
-
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use sqlx::PgPool;
 use crate::support::{Client, TestApp};
+use sqlx::PgPool;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use warroom::config::Config;
@@ -453,14 +452,16 @@ async fn unconfirmed_subscriptions_are_purged_a_week_after_their_last_challenge(
     let withdrawn = subscribe("https://withdrawn.example/hook").await;
     let renewed = subscribe("https://renewed.example/hook").await;
     let stale = subscribe("https://stale.example/hook").await;
-    subscribers::record_error(&pool, failing.id, "timed out")
+    subscribers::record_error(&mut *pool.acquire().await.unwrap(), failing.id, "timed out")
         .await
         .unwrap();
-    assert!(
-        subscribers::confirm(&pool, confirmed.id, &confirmed.challenge)
-            .await
-            .unwrap()
-    );
+    assert!(subscribers::confirm(
+        &mut *pool.acquire().await.unwrap(),
+        confirmed.id,
+        &confirmed.challenge
+    )
+    .await
+    .unwrap());
     assert!(
         subscribers::unsubscribe(&pool, &withdrawn.unsubscribe_token)
             .await

@@ -3,11 +3,11 @@
 
 use leptos::prelude::*;
 
-use crate::incidents::model::{EntryEvent, TimelineEntry};
 use crate::status::api::{
     incident_public_side, PostPublicUpdate, SetComponentImpact, SetIncidentPrivate,
 };
 use crate::status::model::{Impact, PublicSide, PublicStatus};
+use crate::timeline::model::{EntryEvent, TimelineEntry};
 use crate::ui::{date_time, ErrorNote, Failure};
 
 /// The panel. It reloads after its own actions, when roles change, and whenever the live
@@ -26,14 +26,7 @@ pub fn PublicPanel(
     let public_entries = move || {
         entries.with(|list| {
             list.iter()
-                .filter(|e| {
-                    matches!(
-                        e.event,
-                        EntryEvent::PublicUpdate { .. }
-                            | EntryEvent::ImpactChanged { .. }
-                            | EntryEvent::VisibilityChanged { .. }
-                    )
-                })
+                .filter(|e| matches!(e.event, EntryEvent::Status(_)))
                 .count()
         })
     };

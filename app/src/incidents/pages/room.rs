@@ -15,8 +15,10 @@ use crate::incidents::api::{
     AddNote, AssignRole, EditNote, EndRole, SetPin, SetSeverity, SetStatus,
 };
 use crate::incidents::model::{
-    EntryEvent, IncidentSummary, NoteBody, Role, RoomData, Severity, Status, TimelineEntry,
+    IncidentEvent, IncidentSummary, NoteBody, Role, RoomData, Severity, Status,
 };
+use crate::status::model::StatusEvent;
+use crate::timeline::model::{EntryEvent, TimelineEntry};
 use crate::ui::{ago, date_time, duration, ErrorNote, Failure, SeverityBadge, StatusBadge};
 
 #[component]
@@ -66,10 +68,17 @@ pub struct RoomSignals {
 impl RoomSignals {
     /// Takes one live entry: adds it (once) and adopts the incident state it carries.
     pub fn apply(&self, entry: TimelineEntry, incident: IncidentSummary) {
-        let role_change = entry.event.is_role_change();
+        let role_change = entry
+            .event
+            .incident()
+            .is_some_and(IncidentEvent::is_role_change);
         let pins_change = matches!(
             entry.event,
-            EntryEvent::Pinned { .. } | EntryEvent::Unpinned { .. } | EntryEvent::NoteEdited { .. }
+            EntryEvent::Incident(
+                IncidentEvent::Pinned { .. }
+                    | IncidentEvent::Unpinned { .. }
+                    | IncidentEvent::NoteEdited { .. }
+            )
         );
         let mut added = false;
         self.entries.update(|list| {
@@ -476,7 +485,7 @@ struct Shown {
 fn fold_timeline(entries: &[TimelineEntry], pinned: &HashSet<i64>) -> Vec<Shown> {
     let mut latest: HashMap<i64, &NoteBody> = HashMap::new();
     for entry in entries {
-        if let EntryEvent::NoteEdited { target_id, body } = &entry.event {
+        if let EntryEvent::Incident(IncidentEvent::NoteEdited { target_id, body }) = &entry.event {
             let newer = latest
                 .get(target_id)
                 .is_none_or(|b| b.revision < body.revision);
@@ -491,7 +500,9 @@ fn fold_timeline(entries: &[TimelineEntry], pinned: &HashSet<i64>) -> Vec<Shown>
         .map(|entry| {
             let mut entry = entry.clone();
             let mut edited = false;
-            if let EntryEvent::Note(body) | EntryEvent::Decision(body) = &mut entry.event {
+            if let EntryEvent::Incident(IncidentEvent::Note(body) | IncidentEvent::Decision(body)) =
+                &mut entry.event
+            {
                 if let Some(newer) = latest.get(&entry.id).filter(|b| b.revision > body.revision) {
                     *body = (*newer).clone();
                 }
@@ -581,7 +592,7 @@ fn Timeline(signals: RoomSignals, incident_id: i64) -> impl IntoView {
 
 fn note_revision(event: &EntryEvent) -> i32 {
     match event {
-        EntryEvent::Note(b) | EntryEvent::Decision(b) => b.revision,
+        EntryEvent::Incident(IncidentEvent::Note(b) | IncidentEvent::Decision(b)) => b.revision,
         _ => 0,
     }
 }
@@ -593,11 +604,16 @@ fn EntryItem(item: Shown) -> impl IntoView {
         pinned,
         edited,
     } = item;
-    let is_note = matches!(entry.event, EntryEvent::Note(_) | EntryEvent::Decision(_));
+    let is_note = matches!(
+        entry.event,
+        EntryEvent::Incident(IncidentEvent::Note(_) | IncidentEvent::Decision(_))
+    );
     let class = format!("entry kind-{}", entry.event.kind());
     let entry_id = entry.id;
     let body_md = match &entry.event {
-        EntryEvent::Note(b) | EntryEvent::Decision(b) => b.body_md.clone(),
+        EntryEvent::Incident(IncidentEvent::Note(b) | IncidentEvent::Decision(b)) => {
+            b.body_md.clone()
+        }
         _ => String::new(),
     };
     view! {
@@ -614,80 +630,37 @@ fn EntryItem(item: Shown) -> impl IntoView {
     }
 }
 
-/// What an entry says, in words.
+/// What an entry says: notes and decisions as their rendered Markdown, everything else
+/// in the words of `EntryEvent::describe` (shared with notifications and exports).
 #[component]
 fn EntryText(event: EntryEvent, author_id: i64) -> impl IntoView {
+    let text = event.describe(author_id);
     match event {
-        EntryEvent::Declared { title, severity } => {
-            view! { <p class="system">{format!("declared the incident as {severity}: {title}")}</p> }.into_any()
+        EntryEvent::Incident(IncidentEvent::Note(body)) => {
+            view! { <div class="markdown" inner_html=body.body_html></div> }.into_any()
         }
-        EntryEvent::StatusChanged { from, to } => {
-            view! { <p class="system">{format!("changed status from {} to {}", from.label(), to.label())}</p> }.into_any()
-        }
-        EntryEvent::SeverityChanged { from, to } => {
-            view! { <p class="system">{format!("changed severity from {from} to {to}")}</p> }.into_any()
-        }
-        EntryEvent::RoleAssigned { role, person, previous } => {
-            let text = match previous {
-                Some(previous) if person.id == author_id => {
-                    format!("took over as {} from {}", role.label(), previous.name)
-                }
-                Some(previous) => format!("handed {} from {} to {}", role.label(), previous.name, person.name),
-                None if person.id == author_id => format!("took the role of {}", role.label()),
-                None => format!("made {} {}", person.name, role.label()),
-            };
-            view! { <p class="system">{text}</p> }.into_any()
-        }
-        EntryEvent::RoleEnded { role, person } => {
-            let text = if person.id == author_id {
-                format!("stepped down as {}", role.label())
-            } else {
-                format!("relieved {} as {}", person.name, role.label())
-            };
-            view! { <p class="system">{text}</p> }.into_any()
-        }
-        EntryEvent::Note(body) => view! { <div class="markdown" inner_html=body.body_html></div> }.into_any(),
-        EntryEvent::Decision(body) => view! {
+        EntryEvent::Incident(IncidentEvent::Decision(body)) => view! {
             <div class="decision"><strong>"Decision: "</strong><div class="markdown" inner_html=body.body_html></div></div>
         }
         .into_any(),
-        EntryEvent::NoteEdited { target_id, body } => view! {
+        EntryEvent::Incident(IncidentEvent::NoteEdited { target_id, body }) => view! {
             <p class="system">
                 <a href=format!("#entry-{target_id}")>{format!("edited entry #{target_id}")}</a>
                 {format!(" (version {})", body.revision)}
             </p>
         }
         .into_any(),
-        EntryEvent::Pinned { target_id } => {
-            view! { <p class="system"><a href=format!("#entry-{target_id}")>{format!("pinned entry #{target_id}")}</a></p> }.into_any()
-        }
-        EntryEvent::Unpinned { target_id } => {
-            view! { <p class="system"><a href=format!("#entry-{target_id}")>{format!("unpinned entry #{target_id}")}</a></p> }.into_any()
-        }
-        EntryEvent::PublicUpdate { status, title, body_md } => view! {
+        EntryEvent::Incident(
+            IncidentEvent::Pinned { target_id } | IncidentEvent::Unpinned { target_id },
+        ) => view! { <p class="system"><a href=format!("#entry-{target_id}")>{text}</a></p> }.into_any(),
+        EntryEvent::Status(StatusEvent::PublicUpdate { body_md, .. }) => view! {
             <div class="public-update">
-                <p class="system">{format!("posted a public update — {}: {title}", status.label())}</p>
+                <p class="system">{text}</p>
                 <p class="public-update-body">{body_md}</p>
             </div>
         }
         .into_any(),
-        EntryEvent::ImpactChanged { component, from, to } => {
-            let text = match (from, to) {
-                (None, Some(to)) => format!("marked {component}: {}", to.label()),
-                (Some(_), None) => format!("marked {component} as no longer affected"),
-                (Some(from), Some(to)) => format!("changed {component} from {} to {}", from.label(), to.label()),
-                (None, None) => format!("left {component} unaffected"),
-            };
-            view! { <p class="system">{text}</p> }.into_any()
-        }
-        EntryEvent::VisibilityChanged { private } => {
-            let text = if private {
-                "kept the incident private: it will not appear on the status page"
-            } else {
-                "allowed the incident on the status page"
-            };
-            view! { <p class="system">{text}</p> }.into_any()
-        }
+        _ => view! { <p class="system">{text}</p> }.into_any(),
     }
 }
 

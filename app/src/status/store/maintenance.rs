@@ -1,16 +1,16 @@
 //! Scheduled maintenance: announcing a window, changing it, and moving it to in progress and completed
 //! by itself at its times (a function of `now`, run by every replica; each due window is
 //! claimed with `FOR UPDATE SKIP LOCKED`, so it moves once). Each move is a public update
-//! fanned out to subscribers in the same transaction.
+//! fanned out to subscribers in the caller's transaction.
 
 use chrono::{DateTime, Utc};
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 
 use crate::auth::model::Person;
 use crate::error::AppError;
 use crate::jobs::Jobs;
 use crate::status::model::{MaintenanceStatus, PublicMessage, PublicTitle};
-use crate::status::store::updates::{publish_update, UpdateTarget};
+use crate::status::store::updates::publish_maintenance_update;
 
 /// What Warroom tells the public when a window starts by itself.
 pub const STARTED_MESSAGE: &str =
@@ -42,7 +42,7 @@ pub struct MaintenanceRow {
 /// Announces a maintenance window. Its first public update carries `message`.
 #[tracing::instrument(skip_all)]
 pub async fn schedule(
-    pool: &PgPool,
+    tx: &mut PgConnection,
     jobs: &Jobs,
     actor: &Person,
     new: NewMaintenance,
@@ -55,7 +55,6 @@ pub async fn schedule(
             "Choose the components the maintenance affects.",
         ));
     }
-    let mut tx = pool.begin().await?;
     let known = sqlx::query_scalar!(
         r#"SELECT count(*) AS "count!" FROM status_components WHERE id = ANY($1)"#,
         &new.component_ids
@@ -86,16 +85,15 @@ pub async fn schedule(
     )
     .execute(&mut *tx)
     .await?;
-    publish_update(
-        &mut tx,
+    publish_maintenance_update(
+        tx,
         jobs,
-        UpdateTarget::Maintenance(id),
+        id,
         MaintenanceStatus::Scheduled.as_str(),
         new.message.as_str(),
         Some(actor.id),
     )
     .await?;
-    tx.commit().await?;
     Ok(id)
 }
 
@@ -139,7 +137,7 @@ pub struct NewWindow {
 /// for that). Tells the public and the subscribers.
 #[tracing::instrument(skip_all, fields(maintenance.id = id))]
 pub async fn reschedule(
-    pool: &PgPool,
+    tx: &mut PgConnection,
     jobs: &Jobs,
     actor: &Person,
     id: i64,
@@ -151,7 +149,6 @@ pub async fn reschedule(
         ends,
         message,
     } = new;
-    let mut tx = pool.begin().await?;
     let row = sqlx::query!(
         r#"SELECT status, scheduled_for AS "scheduled_for: DateTime<Utc>",
                   scheduled_until AS "scheduled_until: DateTime<Utc>"
@@ -206,16 +203,7 @@ pub async fn reschedule(
             minute(ends)
         ),
     };
-    publish_update(
-        &mut tx,
-        jobs,
-        UpdateTarget::Maintenance(id),
-        status.as_str(),
-        &text,
-        Some(actor.id),
-    )
-    .await?;
-    tx.commit().await?;
+    publish_maintenance_update(tx, jobs, id, status.as_str(), &text, Some(actor.id)).await?;
     Ok(())
 }
 
@@ -253,11 +241,10 @@ pub async fn list(pool: &PgPool) -> Result<Vec<MaintenanceRow>, AppError> {
 /// both updates). Returns the (maintenance id, new status) moves made.
 #[tracing::instrument(skip_all)]
 pub async fn advance(
-    pool: &PgPool,
+    tx: &mut PgConnection,
     jobs: &Jobs,
     now: DateTime<Utc>,
 ) -> Result<Vec<(i64, MaintenanceStatus)>, AppError> {
-    let mut tx = pool.begin().await?;
     let due = sqlx::query!(
         r#"SELECT id, status, scheduled_for AS "scheduled_for: DateTime<Utc>",
                   scheduled_until AS "scheduled_until: DateTime<Utc>"
@@ -279,11 +266,10 @@ pub async fn advance(
                 MaintenanceStatus::Scheduled => MaintenanceStatus::InProgress,
                 _ => MaintenanceStatus::Completed,
             };
-            move_to(&mut tx, jobs, row.id, status, None, None, now).await?;
+            move_to(tx, jobs, row.id, status, None, None, now).await?;
             moves.push((row.id, status));
         }
     }
-    tx.commit().await?;
     Ok(moves)
 }
 
@@ -291,14 +277,13 @@ pub async fn advance(
 /// optional message of the admin's.
 #[tracing::instrument(skip_all, fields(maintenance.id = id))]
 pub async fn complete_now(
-    pool: &PgPool,
+    tx: &mut PgConnection,
     jobs: &Jobs,
     actor: &Person,
     id: i64,
     message: Option<PublicMessage>,
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
-    let mut tx = pool.begin().await?;
     let status = sqlx::query_scalar!(
         "SELECT status FROM maintenances WHERE id = $1 FOR UPDATE",
         id
@@ -316,7 +301,7 @@ pub async fn complete_now(
         .map(|m| m.as_str().to_string())
         .unwrap_or_else(|| COMPLETED_MESSAGE.to_string());
     move_to(
-        &mut tx,
+        tx,
         jobs,
         id,
         MaintenanceStatus::Completed,
@@ -325,7 +310,6 @@ pub async fn complete_now(
         now,
     )
     .await?;
-    tx.commit().await?;
     Ok(())
 }
 
@@ -354,14 +338,6 @@ async fn move_to(
         MaintenanceStatus::InProgress => STARTED_MESSAGE,
         _ => COMPLETED_MESSAGE,
     });
-    publish_update(
-        tx,
-        jobs,
-        UpdateTarget::Maintenance(id),
-        status.as_str(),
-        text,
-        author_id,
-    )
-    .await?;
+    publish_maintenance_update(tx, jobs, id, status.as_str(), text, author_id).await?;
     Ok(())
 }

@@ -128,13 +128,16 @@ pub async fn subscribe(
 }
 
 /// The subscription to confirm, unless it was confirmed, replaced or withdrawn since.
-pub async fn pending(pool: &PgPool, id: i64) -> Result<Option<PendingSubscriber>, AppError> {
+pub async fn pending(
+    conn: &mut PgConnection,
+    id: i64,
+) -> Result<Option<PendingSubscriber>, AppError> {
     Ok(sqlx::query!(
         "SELECT id, url, challenge, unsubscribe_token, signing_secret FROM status_subscribers
          WHERE id = $1 AND confirmed_at IS NULL AND unsubscribed_at IS NULL",
         id
     )
-    .fetch_optional(pool)
+    .fetch_optional(conn)
     .await?
     .map(|row| PendingSubscriber {
         id: row.id,
@@ -146,14 +149,14 @@ pub async fn pending(pool: &PgPool, id: i64) -> Result<Option<PendingSubscriber>
 }
 
 /// Marks a subscription confirmed (its URL answered with the challenge).
-pub async fn confirm(pool: &PgPool, id: i64, challenge: &str) -> Result<bool, AppError> {
+pub async fn confirm(conn: &mut PgConnection, id: i64, challenge: &str) -> Result<bool, AppError> {
     Ok(sqlx::query!(
         "UPDATE status_subscribers SET confirmed_at = now(), last_error = NULL
          WHERE id = $1 AND challenge = $2 AND confirmed_at IS NULL AND unsubscribed_at IS NULL",
         id,
         challenge
     )
-    .execute(pool)
+    .execute(conn)
     .await?
     .rows_affected()
         == 1)
@@ -161,13 +164,13 @@ pub async fn confirm(pool: &PgPool, id: i64, challenge: &str) -> Result<bool, Ap
 
 /// Keeps the latest failure of a subscriber's challenge for whoever operates Warroom (and
 /// when it happened: a subscription never confirmed is purged a week later).
-pub async fn record_error(pool: &PgPool, id: i64, error: &str) -> Result<(), AppError> {
+pub async fn record_error(conn: &mut PgConnection, id: i64, error: &str) -> Result<(), AppError> {
     sqlx::query!(
         "UPDATE status_subscribers SET last_error = $2, last_challenge_at = now() WHERE id = $1",
         id,
         error
     )
-    .execute(pool)
+    .execute(conn)
     .await?;
     Ok(())
 }

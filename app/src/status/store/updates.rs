@@ -8,13 +8,14 @@ use sqlx::{PgConnection, PgPool};
 
 use crate::auth::model::Person;
 use crate::error::AppError;
-use crate::incidents::model::EntryEvent;
-use crate::incidents::store::{append_entry, lock_incident};
+use crate::incidents::store::lock_incident;
 use crate::jobs::Jobs;
 use crate::markdown;
 use crate::status::model::{
-    ComponentChoice, Impact, PublicMessage, PublicSide, PublicStatus, PublicTitle, RoomPublicUpdate,
+    ComponentChoice, Impact, PublicMessage, PublicSide, PublicStatus, PublicTitle,
+    RoomPublicUpdate, StatusEvent,
 };
+use crate::timeline::store::append_entry;
 
 /// Whether `person` speaks for the incident publicly: its commander or communications
 /// liaison right now, and allowed to publish by an admin.
@@ -139,15 +140,14 @@ pub async fn public_side(
 /// Sets what the incident does to one component (`None`: no longer affected).
 #[tracing::instrument(skip_all, fields(incident.id = incident_id, component.id = component_id))]
 pub async fn set_impact(
-    pool: &PgPool,
+    tx: &mut PgConnection,
     actor: &Person,
     incident_id: i64,
     component_id: i64,
     impact: Option<Impact>,
 ) -> Result<i64, AppError> {
-    let mut tx = pool.begin().await?;
-    lock_incident(&mut tx, incident_id).await?;
-    require_speaker(&mut tx, incident_id, actor).await?;
+    lock_incident(tx, incident_id).await?;
+    require_speaker(tx, incident_id, actor).await?;
     let component = sqlx::query_scalar!(
         "SELECT name FROM status_components WHERE id = $1",
         component_id
@@ -184,13 +184,12 @@ pub async fn set_impact(
         .execute(&mut *tx)
         .await?;
     }
-    let event = EntryEvent::ImpactChanged {
+    let event = StatusEvent::ImpactChanged {
         component,
         from: current,
         to: impact,
     };
-    let entry_id = append_entry(&mut tx, incident_id, actor.id, &event).await?;
-    tx.commit().await?;
+    let entry_id = append_entry(tx, incident_id, actor.id, &event.into()).await?;
     Ok(entry_id)
 }
 
@@ -198,13 +197,12 @@ pub async fn set_impact(
 /// out it cannot be hidden any more: the public already read them.
 #[tracing::instrument(skip_all, fields(incident.id = incident_id))]
 pub async fn set_private(
-    pool: &PgPool,
+    tx: &mut PgConnection,
     actor: &Person,
     incident_id: i64,
     private: bool,
 ) -> Result<i64, AppError> {
-    let mut tx = pool.begin().await?;
-    lock_incident(&mut tx, incident_id).await?;
+    lock_incident(tx, incident_id).await?;
     let row = sqlx::query!(
         r#"SELECT private, EXISTS (SELECT 1 FROM public_updates WHERE incident_id = $1) AS "published!"
            FROM incidents WHERE id = $1"#,
@@ -232,13 +230,12 @@ pub async fn set_private(
     .execute(&mut *tx)
     .await?;
     let entry_id = append_entry(
-        &mut tx,
+        tx,
         incident_id,
         actor.id,
-        &EntryEvent::VisibilityChanged { private },
+        &StatusEvent::VisibilityChanged { private }.into(),
     )
     .await?;
-    tx.commit().await?;
     Ok(entry_id)
 }
 
@@ -250,20 +247,18 @@ pub struct NewPublicUpdate {
     pub message: PublicMessage,
 }
 
-/// Posts a public update: it goes on the status page, on the timeline, and (as a job in
-/// the same transaction) to every subscriber. A resolving update ends the incident's
+/// Posts a public update: it goes on the status page and on the timeline, whose outbox
+/// takes it to every subscriber (the status-page subscription of `server::jobs`). A resolving update ends the incident's
 /// component impacts. Returns the update's id.
 #[tracing::instrument(skip_all, fields(incident.id = incident_id))]
 pub async fn post_update(
-    pool: &PgPool,
-    jobs: &Jobs,
+    tx: &mut PgConnection,
     actor: &Person,
     incident_id: i64,
     update: NewPublicUpdate,
 ) -> Result<i64, AppError> {
-    let mut tx = pool.begin().await?;
-    lock_incident(&mut tx, incident_id).await?;
-    require_speaker(&mut tx, incident_id, actor).await?;
+    lock_incident(tx, incident_id).await?;
+    require_speaker(tx, incident_id, actor).await?;
     let incident = sqlx::query!(
         "SELECT public_title, private FROM incidents WHERE id = $1",
         incident_id
@@ -302,22 +297,21 @@ pub async fn post_update(
         .execute(&mut *tx)
         .await?;
     }
-    let update_id = publish_update(
-        &mut tx,
-        jobs,
+    let update_id = insert_update(
+        tx,
         UpdateTarget::Incident(incident_id),
         update.status.as_str(),
         update.message.as_str(),
         Some(actor.id),
     )
     .await?;
-    let event = EntryEvent::PublicUpdate {
+    let event = StatusEvent::PublicUpdate {
         status: update.status,
         title,
         body_md: update.message.as_str().to_string(),
+        update_id: Some(update_id),
     };
-    append_entry(&mut tx, incident_id, actor.id, &event).await?;
-    tx.commit().await?;
+    append_entry(tx, incident_id, actor.id, &event.into()).await?;
     Ok(update_id)
 }
 
@@ -328,14 +322,37 @@ pub enum UpdateTarget {
     Maintenance(i64),
 }
 
-/// Publishes a public update with the statuses its components are left in (an
-/// incident's current impacts, or a maintenance's components while it is in progress)
-/// and enqueues its subscriber fan-out on the same connection, so an update never
-/// commits without its deliveries. The caller holds the incident's or maintenance's lock.
-/// Returns the update's id.
-pub async fn publish_update(
+/// Publishes a public update of a maintenance window and enqueues its subscriber fan-out
+/// on the same connection, so an update never commits without its deliveries (a window
+/// has no timeline; an incident's updates reach subscribers through its timeline's
+/// outbox). The caller holds the maintenance's lock. Returns the update's id.
+pub async fn publish_maintenance_update(
     conn: &mut PgConnection,
     jobs: &Jobs,
+    maintenance_id: i64,
+    status: &str,
+    body_md: &str,
+    author_id: Option<i64>,
+) -> Result<i64, AppError> {
+    let update_id = insert_update(
+        conn,
+        UpdateTarget::Maintenance(maintenance_id),
+        status,
+        body_md,
+        author_id,
+    )
+    .await?;
+    jobs.enqueue_fan_out(conn, update_id)
+        .await
+        .map_err(AppError::internal)?;
+    Ok(update_id)
+}
+
+/// Records a public update with the statuses its components are left in (an incident's
+/// current impacts, or a maintenance's components while it is in progress). The caller
+/// holds the incident's or maintenance's lock. Returns the update's id.
+async fn insert_update(
+    conn: &mut PgConnection,
     target: UpdateTarget,
     status: &str,
     body_md: &str,
@@ -373,9 +390,6 @@ pub async fn publish_update(
     )
     .fetch_one(&mut *conn)
     .await?;
-    jobs.enqueue_fan_out(conn, update_id)
-        .await
-        .map_err(AppError::internal)?;
     Ok(update_id)
 }
 
