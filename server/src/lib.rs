@@ -1,5 +1,6 @@
 //! Warroom's server: configuration, database, HTTP surface and live fan-out.
 
+pub mod clock;
 pub mod config;
 pub mod db;
 pub mod http;
@@ -122,9 +123,6 @@ pub async fn serve_database(
     served
 }
 
-/// Connections of the job workers' pool: 3 jobs × 2 listeners, and 6 running tasks.
-const JOB_CONNECTIONS: u32 = 12;
-
 /// Waits for Postgres, migrates, then starts the application and its background work.
 /// `None` when shut down before the database came.
 async fn start_app(
@@ -158,13 +156,15 @@ async fn start_app(
         config.webhooks_allow_private,
         config.webhook_deadline,
     )?;
-    // The job workers hold two listening connections per job and one per running task:
-    // their own pool keeps them from starving requests.
-    let jobs_pool = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(JOB_CONNECTIONS)
-        .acquire_timeout(Duration::from_secs(10))
-        .connect_lazy_with((*pool.connect_options()).clone());
-    let jobs = jobs::build(&jobs_pool, site.clone(), webhooks.clone()).await?;
+    // The job workers have a pool of their own, sized by the jobs' registry, so they
+    // never starve requests.
+    let jobs_pool = jobs::pool_for(pool);
+    let jobs = jobs::build(&jobs::JobContext {
+        pool: jobs_pool.clone(),
+        webhooks: Arc::new(webhooks.clone()),
+        site: site.clone(),
+    })
+    .await?;
     let state = AppState {
         leptos_options: config.leptos_options(bound),
         pool: pool.clone(),
@@ -213,18 +213,15 @@ async fn start_app(
         pool.clone(),
         shutdown.clone(),
     )));
-    background.push(tokio::spawn(db::delete_expired_sessions(
-        pool.clone(),
-        shutdown.clone(),
-    )));
-    background.push(tokio::spawn(db::rate_limits::delete_old(
-        pool.clone(),
-        shutdown.clone(),
-    )));
     background.push(tokio::spawn(
         site.clone().keep_fresh(pool.clone(), shutdown.clone()),
     ));
     background.extend(jobs.spawn(jobs_pool, shutdown.clone()));
+    background.extend(clock::spawn(
+        pool.clone(),
+        jobs.app.clone(),
+        shutdown.clone(),
+    ));
     let _ = backend.set(status::routes::Backend {
         pool: pool.clone(),
         jobs,

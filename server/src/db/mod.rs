@@ -1,7 +1,6 @@
 //! The database: connecting, migrating, session clean-up, roles, and the embedded Postgres.
 
 pub mod embedded;
-pub mod rate_limits;
 pub mod roles;
 
 use std::ops::DerefMut;
@@ -10,8 +9,6 @@ use std::time::Duration;
 use anyhow::Context;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection, PgConnection, PgPool};
-use tokio_util::sync::CancellationToken;
-use tower_sessions::ExpiredDeletion;
 
 /// Prepares the pool (without logging the URL: it may hold a password). Connections are
 /// opened on first use, so Warroom starts — and serves its status page — while Postgres
@@ -91,15 +88,4 @@ where
     })
     .await
     .context("the migration thread")?
-}
-
-/// Deletes expired sessions every ten minutes until shutdown.
-pub async fn delete_expired_sessions(pool: PgPool, shutdown: CancellationToken) {
-    let store = tower_sessions_sqlx_store::PostgresStore::new(pool);
-    crate::every(Duration::from_secs(600), shutdown, || async {
-        if let Err(err) = store.delete_expired().await {
-            tracing::warn!(error = %err, "could not delete expired sessions");
-        }
-    })
-    .await;
 }

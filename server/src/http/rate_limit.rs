@@ -1,5 +1,5 @@
 //! Per-source rate limits for HTTP routes (sign-in, the token API), on the shared
-//! Postgres counters of `db::rate_limits`.
+//! Postgres counters of `warroom_app::limits` (closed by `clock`).
 
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};

@@ -1,6 +1,7 @@
-//! Background work, on every replica: the `underway` job workers (subscriber fan-out,
-//! webhook deliveries, subscription challenges), the maintenance clock and the purge of
-//! subscriptions never confirmed.
+//! Background jobs, on every replica: the `underway` job workers and the timeline's
+//! outbox dispatcher. One module per integration's jobs over a shared [`JobContext`]; the
+//! registry here ([`JOBS`]) lists every job with how many of its tasks run at once, which
+//! sizes the workers' connection pool. Time-driven work is in `crate::clock`.
 //!
 //! Why `underway`: it is a Postgres queue (no new service to run), enqueues through any
 //! sqlx executor — so a job commits or rolls back with the change that caused it — claims
@@ -9,63 +10,73 @@
 //! the task's lock, so a step's own writes commit only when the step succeeds. Its tables
 //! live in its own `underway` schema, created by its own migrations at start (`db::migrate`).
 
+pub mod status_webhooks;
+pub mod timeline;
 pub mod webhooks;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context;
-use chrono::Utc;
-use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
-use underway::task::{Error as TaskError, RetryPolicy};
-use underway::{Job, To};
-use warroom_app::jobs::{FanOutPublicUpdate, Jobs};
-use warroom_app::status::store::{maintenance, subscribers};
+use warroom_app::jobs::Jobs;
 
 use crate::status::site::StatusSite;
 use webhooks::WebhookClient;
 
-/// Deliver one public update to one subscriber.
-#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
-pub struct DeliverUpdate {
-    pub update_id: i64,
-    pub subscriber_id: i64,
+/// What every job's steps work with.
+#[derive(Clone)]
+pub struct JobContext {
+    /// The workers' own pool (see [`pool_size`]).
+    pub pool: PgPool,
+    /// Status-page subscribers are called through it (Warroom's outbound client).
+    pub webhooks: Arc<WebhookClient>,
+    pub site: Arc<StatusSite>,
 }
 
-/// Send a new subscription its challenge.
-#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
-pub struct ConfirmSubscriber {
-    pub subscriber_id: i64,
+/// A job as the registry knows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct JobSpec {
+    /// The queue's name.
+    pub name: &'static str,
+    /// How many of its tasks one replica runs at once.
+    pub concurrency: usize,
 }
 
-/// How often each replica moves maintenance windows that are due.
-const MAINTENANCE_PERIOD: Duration = Duration::from_secs(5);
+/// Every job this server runs. A job built but missing here has no worker (a test checks).
+pub const JOBS: &[JobSpec] = &[
+    status_webhooks::FAN_OUT,
+    status_webhooks::DELIVERY,
+    status_webhooks::CHALLENGE,
+    status_webhooks::ON_PUBLIC_UPDATE,
+];
 
-/// How often each replica deletes subscriptions never confirmed (kept a week).
-const PURGE_PERIOD: Duration = Duration::from_secs(3600);
+/// Connections one worker keeps listening (new tasks; its own shutdown).
+const LISTENERS_PER_WORKER: usize = 2;
+/// Connections one running task may hold at once: the task's transaction, its heartbeat
+/// and one its step acquires (recording a failure outside the rolled-back transaction).
+const CONNECTIONS_PER_TASK: usize = 3;
+/// The outbox dispatcher's: its listener and its transaction.
+const DISPATCHER_CONNECTIONS: usize = 2;
 
-/// Delivery retries: 1 s, 2 s, 4 s … up to an hour apart, 20 attempts (about 14 hours).
-fn delivery_retries() -> RetryPolicy {
-    RetryPolicy::builder()
-        .max_attempts(20)
-        .initial_interval_ms(1_000)
-        .backoff_coefficient(2.0)
-        .max_interval_ms(3_600_000)
-        .build()
+/// The size of the workers' pool: enough for every job's listeners and running tasks, so
+/// the workers never wait for one another, and separate from the requests' pool so they
+/// never starve requests.
+pub fn pool_size() -> u32 {
+    let workers: usize = JOBS
+        .iter()
+        .map(|job| LISTENERS_PER_WORKER + job.concurrency * CONNECTIONS_PER_TASK)
+        .sum();
+    (workers + DISPATCHER_CONNECTIONS) as u32
 }
 
-/// Challenge retries: a subscriber that does not answer within a few minutes stays
-/// unconfirmed (and is never sent anything).
-fn challenge_retries() -> RetryPolicy {
-    RetryPolicy::builder()
-        .max_attempts(6)
-        .initial_interval_ms(1_000)
-        .backoff_coefficient(3.0)
-        .max_interval_ms(120_000)
-        .build()
+/// The workers' pool on the same database as `serving`, sized by [`pool_size`].
+pub fn pool_for(serving: &PgPool) -> PgPool {
+    sqlx::postgres::PgPoolOptions::new()
+        .max_connections(pool_size())
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_lazy_with((*serving.connect_options()).clone())
 }
 
 /// The built jobs of this replica.
@@ -73,192 +84,65 @@ fn challenge_retries() -> RetryPolicy {
 pub struct ServerJobs {
     /// What application code enqueues.
     pub app: Jobs,
-    pub deliver: Job<DeliverUpdate, ()>,
-    pub confirm: Job<ConfirmSubscriber, ()>,
-}
-
-fn retryable(err: impl std::fmt::Display) -> TaskError {
-    TaskError::Retryable(err.to_string())
+    pub status: status_webhooks::StatusJobs,
 }
 
 /// Builds every job with its steps (the queue's schema is migrated by `db::migrate`).
-pub async fn build(
-    pool: &PgPool,
-    site: Arc<StatusSite>,
-    client: WebhookClient,
-) -> anyhow::Result<ServerJobs> {
-    let client = Arc::new(client);
-
-    let deliver = Job::<DeliverUpdate, ()>::builder()
-        .step({
-            let (pool, site, client) = (pool.clone(), site.clone(), client.clone());
-            move |cx, input: DeliverUpdate| {
-                let (pool, site, client) = (pool.clone(), site.clone(), client.clone());
-                async move {
-                    let mut tx = cx.tx;
-                    let recipient =
-                        subscribers::recipient(&mut tx, input.update_id, input.subscriber_id)
-                            .await
-                            .map_err(retryable)?;
-                    let Some(recipient) = recipient else {
-                        return To::done();
-                    };
-                    if recipient.delivered_at.is_some() || !recipient.active {
-                        return To::done();
-                    }
-                    let subject = subscribers::update_subject(&mut tx, input.update_id)
-                        .await
-                        .map_err(retryable)?;
-                    let body = webhooks::update_payload(&site, &pool, &subject, &recipient)
-                        .await
-                        .map_err(retryable)?;
-                    let delivery_id =
-                        format!("{}:{}", subject.update_public_id, input.subscriber_id);
-                    let sent = client
-                        .post(
-                            &recipient.url,
-                            &delivery_id,
-                            &recipient.signing_secret,
-                            &body,
-                        )
-                        .await;
-                    match sent {
-                        Ok(_) => {
-                            subscribers::record_attempt(
-                                &mut tx,
-                                input.update_id,
-                                input.subscriber_id,
-                                None,
-                            )
-                            .await
-                            .map_err(retryable)?;
-                            tx.commit().await?;
-                            To::done()
-                        }
-                        Err(err) => {
-                            let message = format!("{err:#}");
-                            // Recorded outside the step's transaction, which rolls back.
-                            let mut conn = pool.acquire().await?;
-                            let _ = subscribers::record_attempt(
-                                &mut conn,
-                                input.update_id,
-                                input.subscriber_id,
-                                Some(&message),
-                            )
-                            .await;
-                            Err(TaskError::Retryable(message))
-                        }
-                    }
-                }
-            }
-        })
-        .retry_policy(delivery_retries())
-        .name("status-webhook-delivery")
-        .pool(pool.clone())
-        .build()
-        .await
-        .context("building the delivery job")?;
-
-    let fan_out = Job::<FanOutPublicUpdate, ()>::builder()
-        .step({
-            let deliver = deliver.clone();
-            move |cx, input: FanOutPublicUpdate| {
-                let deliver = deliver.clone();
-                async move {
-                    let mut tx = cx.tx;
-                    let planned = subscribers::plan_deliveries(&mut tx, input.update_id)
-                        .await
-                        .map_err(retryable)?;
-                    for subscriber_id in planned {
-                        deliver
-                            .enqueue_using(
-                                &mut *tx,
-                                &DeliverUpdate {
-                                    update_id: input.update_id,
-                                    subscriber_id,
-                                },
-                            )
-                            .await
-                            .map_err(retryable)?;
-                    }
-                    tx.commit().await?;
-                    To::done()
-                }
-            }
-        })
-        .retry_policy(delivery_retries())
-        .name("status-update-fan-out")
-        .pool(pool.clone())
-        .build()
-        .await
-        .context("building the fan-out job")?;
-
-    let confirm = Job::<ConfirmSubscriber, ()>::builder()
-        .step({
-            let (pool, site, client) = (pool.clone(), site.clone(), client.clone());
-            move |_cx, input: ConfirmSubscriber| {
-                let (pool, site, client) = (pool.clone(), site.clone(), client.clone());
-                async move {
-                    let Some(pending) = subscribers::pending(&pool, input.subscriber_id)
-                        .await
-                        .map_err(retryable)?
-                    else {
-                        return To::done();
-                    };
-                    match client.challenge(&site, &pending).await {
-                        Ok(()) => {
-                            subscribers::confirm(&pool, pending.id, &pending.challenge)
-                                .await
-                                .map_err(retryable)?;
-                            tracing::info!(
-                                subscriber.id = pending.id,
-                                "status subscriber confirmed"
-                            );
-                            To::done()
-                        }
-                        Err(err) => {
-                            let message = format!("{err:#}");
-                            let _ = subscribers::record_error(&pool, pending.id, &message).await;
-                            Err(TaskError::Retryable(message))
-                        }
-                    }
-                }
-            }
-        })
-        .retry_policy(challenge_retries())
-        .name("status-subscriber-challenge")
-        .pool(pool.clone())
-        .build()
-        .await
-        .context("building the challenge job")?;
-
+pub async fn build(context: &JobContext) -> anyhow::Result<ServerJobs> {
+    let status = status_webhooks::build(context).await?;
     Ok(ServerJobs {
         app: Jobs {
-            fan_out_public_update: fan_out,
+            fan_out_public_update: status.fan_out.clone(),
         },
-        deliver,
-        confirm,
+        status,
     })
 }
 
 impl ServerJobs {
-    /// Runs the workers of every job and the maintenance clock until `shutdown`.
+    /// The timeline subscriptions of every integration.
+    pub fn subscriptions(&self) -> Vec<timeline::Subscription> {
+        vec![self.status.on_public_update.clone()]
+    }
+
+    /// Runs the workers of every job and the outbox dispatcher until `shutdown`.
     pub fn spawn(&self, pool: PgPool, shutdown: CancellationToken) -> Vec<JoinHandle<()>> {
+        let status = &self.status;
         vec![
-            tokio::spawn(run_worker(
-                self.app.fan_out_public_update.worker(),
+            spawn_worker(status.fan_out.worker(), status_webhooks::FAN_OUT, &shutdown),
+            spawn_worker(
+                status.deliver.worker(),
+                status_webhooks::DELIVERY,
+                &shutdown,
+            ),
+            spawn_worker(
+                status.confirm.worker(),
+                status_webhooks::CHALLENGE,
+                &shutdown,
+            ),
+            spawn_worker(
+                status.on_public_update.job.worker(),
+                status_webhooks::ON_PUBLIC_UPDATE,
+                &shutdown,
+            ),
+            tokio::spawn(timeline::run_dispatcher(
+                pool,
+                self.subscriptions(),
                 shutdown.clone(),
             )),
-            tokio::spawn(run_worker(self.deliver.worker(), shutdown.clone())),
-            tokio::spawn(run_worker(self.confirm.worker(), shutdown.clone())),
-            tokio::spawn(maintenance_clock(
-                pool.clone(),
-                self.app.clone(),
-                shutdown.clone(),
-            )),
-            tokio::spawn(purge_unconfirmed_subscribers(pool, shutdown)),
         ]
     }
+}
+
+fn spawn_worker<T>(
+    mut worker: underway::Worker<T>,
+    spec: JobSpec,
+    shutdown: &CancellationToken,
+) -> JoinHandle<()>
+where
+    T: underway::Task + Sync + 'static,
+{
+    worker.set_concurrency_limit(spec.concurrency);
+    tokio::spawn(run_worker(worker, shutdown.clone()))
 }
 
 /// Runs one worker until `shutdown`; a worker that stops on a database error starts again.
@@ -280,40 +164,20 @@ where
     }
 }
 
-/// Moves maintenance windows at their times, on every replica (each move happens once).
-async fn maintenance_clock(pool: PgPool, jobs: Jobs, shutdown: CancellationToken) {
-    crate::every(MAINTENANCE_PERIOD, shutdown, || async {
-        match maintenance::advance(&pool, &jobs, Utc::now()).await {
-            Ok(moves) => {
-                for (id, status) in moves {
-                    tracing::info!(
-                        maintenance.id = id,
-                        status = status.as_str(),
-                        "maintenance moved"
-                    );
-                }
-            }
-            Err(err) => tracing::warn!(error = %err, "could not move due maintenance"),
-        }
-    })
-    .await;
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// Deletes stale unconfirmed subscriptions, on every replica (each row goes once).
-async fn purge_unconfirmed_subscribers(pool: PgPool, shutdown: CancellationToken) {
-    crate::every(PURGE_PERIOD, shutdown, || async {
-        let purged = async {
-            let mut conn = pool.acquire().await?;
-            subscribers::purge_unconfirmed(&mut conn, Utc::now()).await
-        }
-        .await;
-        match purged {
-            Ok(0) => {}
-            Ok(count) => tracing::info!(count, "unconfirmed status subscriptions deleted"),
-            Err(err) => {
-                tracing::warn!(error = %err, "could not delete unconfirmed status subscriptions")
-            }
-        }
-    })
-    .await;
+    #[test]
+    fn every_job_has_one_registry_entry() {
+        let names: std::collections::BTreeSet<_> = JOBS.iter().map(|j| j.name).collect();
+        assert_eq!(names.len(), JOBS.len(), "a job is listed twice");
+        assert!(JOBS.iter().all(|j| j.concurrency >= 1));
+    }
+
+    #[test]
+    fn the_pool_grows_with_the_jobs() {
+        let expected: usize = JOBS.iter().map(|j| 2 + 3 * j.concurrency).sum::<usize>() + 2;
+        assert_eq!(pool_size() as usize, expected);
+    }
 }

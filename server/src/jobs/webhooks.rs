@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use anyhow::{anyhow, bail, Context};
+use anyhow::{bail, Context};
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -17,7 +17,7 @@ use warroom_app::status::store::subscribers::{
     PendingSubscriber, Recipient, SigningSecret, UpdateSubject,
 };
 
-use crate::outbound::{self, Destinations, Limits, OutboundClient};
+use crate::outbound::{self, Destinations, Failure, Limits, OutboundClient};
 use crate::status::site::StatusSite;
 use crate::status::v2;
 
@@ -124,7 +124,8 @@ impl WebhookClient {
         self.allow_private
     }
 
-    /// POSTs a JSON body signed with `secret`; any 2xx answer counts as delivered.
+    /// POSTs a JSON body signed with `secret`; any 2xx answer counts as delivered, and
+    /// anything else says whether trying again can help (`outbound::failure`).
     /// `delivery_id` lets the receiver drop a repeat (a delivery is retried if our record
     /// of it failed).
     pub async fn post(
@@ -133,11 +134,12 @@ impl WebhookClient {
         delivery_id: &str,
         secret: &SigningSecret,
         body: &serde_json::Value,
-    ) -> anyhow::Result<String> {
-        parse_subscriber_url(url, self.allow_private).map_err(|e| anyhow!(e))?;
+    ) -> Result<String, Failure> {
+        parse_subscriber_url(url, self.allow_private).map_err(Failure::permanent)?;
         // Signed as sent: these exact bytes.
-        let body = serde_json::to_vec(body).context("serialising the request")?;
-        let answer = self
+        let body = serde_json::to_vec(body)
+            .map_err(|e| Failure::permanent(format!("serialising the request: {e}")))?;
+        let sent = self
             .outbound
             .post(url)
             .header("X-Warroom-Delivery", delivery_id)
@@ -145,11 +147,22 @@ impl WebhookClient {
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .body(body)
             .send()
-            .await
-            .context("posting to the subscriber")?;
-        if !answer.status.is_success() {
-            bail!("the subscriber answered {}", answer.status);
-        }
+            .await;
+        let answer = outbound::classify(sent, Utc::now()).map_err(|failure| match failure {
+            Failure::Permanent { message, status } => Failure::Permanent {
+                message: format!("posting to the subscriber: {message}"),
+                status,
+            },
+            Failure::Temporary {
+                message,
+                status,
+                retry_after,
+            } => Failure::Temporary {
+                message: format!("posting to the subscriber: {message}"),
+                status,
+                retry_after,
+            },
+        })?;
         Ok(answer.text())
     }
 
@@ -159,7 +172,7 @@ impl WebhookClient {
         &self,
         site: &StatusSite,
         pending: &PendingSubscriber,
-    ) -> anyhow::Result<()> {
+    ) -> Result<(), Failure> {
         let data = site.current().data.clone();
         let body = serde_json::json!({
             "type": "subscription_confirmation",
@@ -191,7 +204,12 @@ impl WebhookClient {
         if echoed {
             Ok(())
         } else {
-            bail!("the subscriber did not answer with the challenge")
+            // It may still be setting up: asked again a few times.
+            Err(Failure::Temporary {
+                message: "the subscriber did not answer with the challenge".into(),
+                status: None,
+                retry_after: None,
+            })
         }
     }
 }
@@ -289,7 +307,11 @@ mod tests {
             )
             .await
             .unwrap_err();
-        let text = format!("{err:#}");
+        let text = err.to_string();
+        assert!(
+            !err.is_permanent(),
+            "a refused connection is worth another try"
+        );
         assert!(text.contains("Connection refused"), "{text}");
         assert!(!text.contains("secret-token"), "{text}");
     }

@@ -19,6 +19,9 @@
 //! self-hosted tracker) use [`Destinations::AnyAddress`], with the same limits.
 
 pub mod address;
+pub mod failure;
+
+pub use failure::{classify, Failure};
 
 use std::future::Future;
 use std::net::SocketAddr;

@@ -14,3 +14,4 @@ mod security_review;
 mod status_admin;
 mod status_page;
 mod status_webhooks;
+mod timeline_outbox;

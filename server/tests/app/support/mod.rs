@@ -91,7 +91,47 @@ impl TestApp {
         client
     }
 
+    /// Stops Warroom after checking that its work is done: the timeline's outbox is
+    /// empty and no job is waiting, running or failed (waiting up to 15 s for the queue
+    /// to drain). A test that leaves work behind on purpose uses `stop_leaving_jobs`.
     pub async fn stop(self) {
+        self.assert_jobs_settled().await;
+        self.stop_leaving_jobs().await;
+    }
+
+    async fn assert_jobs_settled(&self) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+        loop {
+            let outbox: i64 = sqlx::query_scalar("SELECT count(*) FROM timeline_outbox")
+                .fetch_one(&self.pool)
+                .await
+                .expect("reading the outbox");
+            let unsettled: Vec<(String, String, i64)> = sqlx::query_as(
+                "SELECT task_queue_name, state::text, count(*) FROM underway.task
+                 WHERE state::text NOT IN ('succeeded', 'cancelled')
+                 GROUP BY 1, 2 ORDER BY 1, 2",
+            )
+            .fetch_all(&self.pool)
+            .await
+            .expect("reading the job queue");
+            let failed: Vec<_> = unsettled
+                .iter()
+                .filter(|(_, state, _)| state == "failed")
+                .collect();
+            assert!(failed.is_empty(), "jobs failed: {failed:?}");
+            if outbox == 0 && unsettled.is_empty() {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "work left at the end of the test: {outbox} entries in the outbox, jobs {unsettled:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Stops Warroom whatever its queue holds (for tests of failing deliveries).
+    pub async fn stop_leaving_jobs(self) {
         self.shutdown.cancel();
         tokio::time::timeout(Duration::from_secs(10), self.task)
             .await
