@@ -1,11 +1,10 @@
 //! Roles, sessions, API tokens and the audit log, over HTTP against the real app.
 
-
 use std::collections::BTreeSet;
 
+use crate::support::{Client, TestApp};
 use serde_json::{json, Value};
 use sqlx::PgPool;
-use crate::support::{Client, TestApp};
 use warroom::config::Config;
 
 const ROLES: [&str; 4] = ["viewer", "responder", "leadership", "admin"];
