@@ -359,7 +359,7 @@ async fn serve_on(
         ),
         (None, None) => unreachable!("either embedded or external"),
     };
-    // Migrations run inside `serve_database`, once Postgres answers.
+    // Migrations run inside `serve_listeners`, once Postgres answers.
     let database = db::Database {
         serving: db::connect(&serving_url, config.db_pool_size)?,
         owner: owner_url
@@ -370,7 +370,15 @@ async fn serve_on(
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
         .with_context(|| format!("listening on {}", config.addr))?;
-    warroom::serve_database(config, database.clone(), listener, shutdown).await?;
+    let metrics = match config.metrics.addr {
+        Some(addr) => Some(
+            tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("listening for metrics on {addr}"))?,
+        ),
+        None => None,
+    };
+    warroom::serve_listeners(config, database.clone(), listener, metrics, shutdown).await?;
     database.serving.close().await;
     Ok(())
 }

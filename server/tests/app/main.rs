@@ -10,6 +10,7 @@ mod db_roles;
 mod github_sign_in;
 mod incident_room;
 mod live;
+mod metrics;
 mod people;
 mod security_review;
 mod status_admin;
