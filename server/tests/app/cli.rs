@@ -265,3 +265,31 @@ async fn a_token_made_on_the_command_line_reads_the_api_and_is_audited(pool: PgP
         .unwrap();
     assert_eq!(tokens, 1);
 }
+
+#[tokio::test]
+async fn commands_leave_the_embedded_postgres_as_they_found_it() {
+    let dir = std::env::temp_dir().join(format!("warroom-cli-pg-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let data_dir = dir.to_string_lossy().into_owned();
+    let socket = dir.join("run/.s.PGSQL.5432");
+    let vars = [("WARROOM_DATA_DIR", data_dir.as_str())];
+
+    // Not running: started for the command, stopped after it.
+    let migrated = warroom(&["migrate"], &vars).await;
+    assert!(migrated.status.success(), "{}", stderr(&migrated));
+    assert!(!socket.exists(), "the command stopped what it started");
+
+    // Running: left running.
+    let started = warroom(&["db", "start"], &vars).await;
+    assert!(started.status.success(), "{}", stderr(&started));
+    assert!(stdout(&started).starts_with("postgres://"));
+    assert!(socket.exists());
+    let migrated = warroom(&["migrate"], &vars).await;
+    assert!(migrated.status.success(), "{}", stderr(&migrated));
+    assert!(socket.exists(), "a running cluster stays running");
+
+    let stopped = warroom(&["db", "stop", "--data-dir", &data_dir], &[]).await;
+    assert!(stopped.status.success(), "{}", stderr(&stopped));
+    assert!(!socket.exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}
