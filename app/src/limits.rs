@@ -78,6 +78,7 @@ pub async fn record_refusal(
     action: AuditAction,
     who: &Refused,
 ) -> Result<(), AppError> {
+    metrics::counter!("warroom_refusals_total", "action" => action.as_str()).increment(1);
     let bucket = format!("{AUDIT_PREFIX}{}:{}", action.as_str(), who.key());
     if hit(pool, &bucket, REFUSALS_RECORDED_PER_MINUTE).await? == Verdict::Allowed {
         record(&mut *pool.acquire().await?, event).await?;

@@ -7,6 +7,7 @@ pub mod http;
 pub mod identity;
 pub mod jobs;
 pub mod live;
+pub mod metrics;
 pub mod outbound;
 pub mod status;
 pub mod telemetry;
@@ -49,6 +50,21 @@ pub async fn serve_database(
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
+    serve_listeners(config, database, listener, None, shutdown).await
+}
+
+/// `serve_database`, and `/metrics` on `metrics` when given (its own listener: the
+/// figures are for operators, not for the public address).
+pub async fn serve_listeners(
+    config: &Config,
+    database: db::Database,
+    listener: TcpListener,
+    metrics: Option<TcpListener>,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let scrape = metrics::Scrape::default();
+    let metrics_server = metrics
+        .map(|listener| tokio::spawn(metrics::serve(listener, scrape.clone(), shutdown.clone())));
     let bound = listener.local_addr()?;
     let site =
         status::site::StatusSite::new(config.status_snapshot.clone(), config.base_url(bound));
@@ -58,6 +74,7 @@ pub async fn serve_database(
         site: site.clone(),
         backend: backend.clone(),
     })
+    .route_layer(axum::middleware::from_fn(metrics::track_http))
     .layer(axum::middleware::from_fn_with_state(
         http::origin::OriginPolicy::new(config.public_url.clone()),
         http::origin::require_same_origin,
@@ -100,15 +117,21 @@ pub async fn serve_database(
         .await
     });
 
-    let background =
-        match start_app(config, database, bound, &site, &app, &backend, &shutdown).await {
-            Ok(background) => background,
-            Err(err) => {
-                shutdown.cancel();
-                let _ = server.await;
-                return Err(err);
+    let started = start_app(
+        config, database, bound, &site, &app, &backend, &scrape, &shutdown,
+    )
+    .await;
+    let background = match started {
+        Ok(background) => background,
+        Err(err) => {
+            shutdown.cancel();
+            let _ = server.await;
+            if let Some(task) = metrics_server {
+                let _ = task.await;
             }
-        };
+            return Err(err);
+        }
+    };
     let served = server
         .await
         .context("the HTTP server task")?
@@ -120,11 +143,18 @@ pub async fn serve_database(
             let _ = task.await;
         }
     }
+    if let Some(task) = metrics_server {
+        let _ = task.await;
+    }
     served
 }
 
 /// Waits for Postgres, migrates, then starts the application and its background work.
 /// `None` when shut down before the database came.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the parts `serve_listeners` hands over, each once"
+)]
 async fn start_app(
     config: &Config,
     database: db::Database,
@@ -132,6 +162,7 @@ async fn start_app(
     site: &Arc<status::site::StatusSite>,
     app: &OnceLock<Router>,
     backend: &OnceLock<status::routes::Backend>,
+    scrape: &metrics::Scrape,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<Option<(Arc<live::LiveHub>, Vec<tokio::task::JoinHandle<()>>)>> {
     let mut warned = false;
@@ -216,6 +247,11 @@ async fn start_app(
     background.push(tokio::spawn(
         site.clone().keep_fresh(pool.clone(), shutdown.clone()),
     ));
+    let _ = scrape.sources.set(metrics::Sources {
+        hub: hub.clone(),
+        serving: pool.clone(),
+        jobs: jobs_pool.clone(),
+    });
     background.extend(jobs.spawn(jobs_pool, shutdown.clone()));
     background.extend(clock::spawn(
         pool.clone(),

@@ -124,6 +124,11 @@ impl LiveHub {
     }
 
     /// The streams per sign-in this replica allows.
+    /// Live streams open on this replica (for `/metrics`).
+    pub fn viewer_count(&self) -> usize {
+        self.viewers.lock().expect("viewers lock").len()
+    }
+
     pub fn limits(&self) -> StreamLimits {
         self.limits
     }

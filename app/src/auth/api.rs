@@ -194,6 +194,7 @@ pub async fn dev_sign_in(name: String, #[server(default)] role: String) -> Resul
             };
             let mut tx = state.pool.begin().await?;
             let Some(person) = store::upsert_by_handle(&mut tx, &name, role).await? else {
+                metrics::counter!("warroom_sign_ins_total", "method" => "development", "outcome" => "refused").increment(1);
                 let event = AuditEvent::new(AuditAction::SignInRefused, &source)
                     .refused()
                     .target("development")
@@ -212,6 +213,7 @@ pub async fn dev_sign_in(name: String, #[server(default)] role: String) -> Resul
                 &source,
             )
             .await?;
+            metrics::counter!("warroom_sign_ins_total", "method" => "development", "outcome" => "ok").increment(1);
             let event = AuditEvent::new(AuditAction::SignIn, &source)
                 .by_user(person.id)
                 .target("development")

@@ -7,7 +7,7 @@ use crate::error::AppError;
 
 #[cfg(feature = "ssr")]
 use {
-    super::model::{Scope, TokenName},
+    super::model::{expiry, Scope, TokenName},
     super::store,
     crate::audit::model::AuditAction,
     crate::audit::store::record,
@@ -41,17 +41,10 @@ pub async fn create_token(
             let caller = Caller::allowed(Capability::Administer).await?;
             let name = TokenName::parse(&name)?;
             let scopes = Scope::parse_list(&scopes)?;
-            if expires_in_days > 3650 {
-                return Err(AppError::invalid(
-                    "expires_in_days",
-                    "Choose at most 3650 days (or 0 for no expiry).",
-                ));
-            }
-            let expires_at = (expires_in_days > 0)
-                .then(|| chrono::Utc::now() + chrono::Duration::days(expires_in_days.into()));
+            let expires_at = expiry(expires_in_days, chrono::Utc::now())?;
             let mut tx = caller.state.pool.begin().await?;
             let token =
-                store::create(&mut tx, &name, &scopes, expires_at, caller.person.id).await?;
+                store::create(&mut tx, &name, &scopes, expires_at, Some(caller.person.id)).await?;
             let event = caller
                 .audit(AuditAction::TokenCreated)
                 .target(format!("token {}", token.id))

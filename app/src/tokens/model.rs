@@ -84,6 +84,21 @@ impl TokenName {
     }
 }
 
+/// The longest a token may live, in days.
+pub const MAX_LIFETIME_DAYS: u32 = 3650;
+
+/// When a token issued at `now` for `days` days expires (`0`: never). The admin page and
+/// `warroom token create` both ask this.
+pub fn expiry(days: u32, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>, AppError> {
+    if days > MAX_LIFETIME_DAYS {
+        return Err(AppError::invalid(
+            "expires_in_days",
+            "Choose at most 3650 days (or 0 for no expiry).",
+        ));
+    }
+    Ok((days > 0).then(|| now + chrono::Duration::days(days.into())))
+}
+
 /// A token as the admin page lists it (never its secret).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenInfo {

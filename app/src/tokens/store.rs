@@ -18,12 +18,14 @@ fn hash(secret: &str) -> Vec<u8> {
 }
 
 /// Issues a token with its own service account (so its acts are named on timelines).
+/// `created_by` is the admin who issued it; `None` when it was made from the command line
+/// (`warroom token create`), where nobody is signed in: its service account stands in.
 pub async fn create(
     conn: &mut PgConnection,
     name: &TokenName,
     scopes: &[Scope],
     expires_at: Option<DateTime<Utc>>,
-    created_by: i64,
+    created_by: Option<i64>,
 ) -> Result<NewToken, AppError> {
     let secret = format!("{SECRET_PREFIX}{}", crate::random::token::<32>());
     let account_id = sqlx::query_scalar!(
@@ -41,7 +43,7 @@ pub async fn create(
         hash(&secret),
         &scopes,
         account_id,
-        created_by,
+        created_by.unwrap_or(account_id),
         expires_at as _,
     )
     .fetch_one(conn)

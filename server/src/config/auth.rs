@@ -1,12 +1,138 @@
 //! Sign-in settings: identity providers, who may sign in, session lifetimes, rate limits.
 //! From the TOML file named by `WARROOM_CONFIG` and/or the environment (which adds to it).
 
-use std::path::Path;
-
 use anyhow::{bail, Context};
 use secrecy::SecretString;
 use serde::Deserialize;
 use warroom_app::auth::model::{AccessPolicy, Role};
+
+use super::settings::{parse_flag, Lookup, Setting};
+
+pub const DEFAULT_ROLE: Setting = Setting::new(
+    "WARROOM_DEFAULT_ROLE",
+    "access.default_role",
+    "viewer",
+    "role of people admitted by an allow-list",
+);
+pub const ADMINS: Setting = Setting::new(
+    "WARROOM_ADMINS",
+    "access.admins",
+    "",
+    "addresses that are always allowed and always admin",
+);
+pub const ALLOWED_DOMAINS: Setting = Setting::new(
+    "WARROOM_ALLOWED_DOMAINS",
+    "access.allowed_domains",
+    "",
+    "e-mail domains whose people may sign in",
+);
+pub const ALLOWED_EMAILS: Setting = Setting::new(
+    "WARROOM_ALLOWED_EMAILS",
+    "access.allowed_emails",
+    "",
+    "addresses that may sign in",
+);
+pub const ALLOWED_GITHUB_ORGS: Setting = Setting::new(
+    "WARROOM_ALLOWED_GITHUB_ORGS",
+    "access.allowed_github_orgs",
+    "",
+    "GitHub organisations whose members may sign in",
+);
+pub const SESSION_IDLE_MINUTES: Setting = Setting::new(
+    "WARROOM_SESSION_IDLE_MINUTES",
+    "sessions.idle_minutes",
+    "1440",
+    "a sign-in ends when unused this long",
+);
+pub const SESSION_LIFETIME_HOURS: Setting = Setting::new(
+    "WARROOM_SESSION_LIFETIME_HOURS",
+    "sessions.lifetime_hours",
+    "168",
+    "a sign-in ends this long after it began",
+);
+pub const SIGN_IN_RATE: Setting = Setting::new(
+    "WARROOM_SIGN_IN_RATE",
+    "limits.sign_in_rate",
+    "30",
+    "sign-in starts and callbacks per source address and minute",
+);
+pub const API_RATE: Setting = Setting::new(
+    "WARROOM_API_RATE",
+    "limits.api_rate",
+    "600",
+    "token API requests per source address and minute",
+);
+pub const TRUST_PROXY: Setting = Setting::new(
+    "WARROOM_TRUST_PROXY",
+    "server.trust_proxy",
+    "off",
+    "the last X-Forwarded-For hop is the client address",
+);
+/// Per identity provider (`<KIND>`: GITHUB, GOOGLE, SLACK or OIDC); in the file, each
+/// `[[providers]]` entry says the same.
+pub const PROVIDER_CLIENT_ID: Setting = Setting::new(
+    "WARROOM_<KIND>_CLIENT_ID",
+    "",
+    "",
+    "sign-in with that provider: its OAuth client id",
+);
+pub const PROVIDER_CLIENT_SECRET: Setting = Setting::new(
+    "WARROOM_<KIND>_CLIENT_SECRET",
+    "",
+    "",
+    "its OAuth client secret",
+)
+.secret();
+pub const PROVIDER_NAME: Setting = Setting::new(
+    "WARROOM_<KIND>_NAME",
+    "",
+    "the kind's name",
+    "what its sign-in button says after \"Continue with\"",
+);
+pub const PROVIDER_ISSUER: Setting = Setting::new(
+    "WARROOM_<KIND>_ISSUER",
+    "",
+    "",
+    "OpenID Connect issuer (discovery); needed by OIDC",
+);
+pub const PROVIDER_URL: Setting = Setting::new(
+    "WARROOM_<KIND>_URL",
+    "",
+    "https://github.com",
+    "GitHub's web URL (GitHub Enterprise)",
+);
+pub const PROVIDER_API_URL: Setting = Setting::new(
+    "WARROOM_<KIND>_API_URL",
+    "",
+    "https://api.github.com",
+    "GitHub's API URL (GitHub Enterprise)",
+);
+pub const PROVIDER_TRUST_EMAIL: Setting = Setting::new(
+    "WARROOM_<KIND>_TRUST_EMAIL",
+    "",
+    "true for a sole provider, false next to others",
+    "trust its verified addresses to find accounts and apply WARROOM_ADMINS",
+);
+
+pub const SETTINGS: &[&Setting] = &[
+    &DEFAULT_ROLE,
+    &ADMINS,
+    &ALLOWED_DOMAINS,
+    &ALLOWED_EMAILS,
+    &ALLOWED_GITHUB_ORGS,
+    &SESSION_IDLE_MINUTES,
+    &SESSION_LIFETIME_HOURS,
+    &SIGN_IN_RATE,
+    &API_RATE,
+    &TRUST_PROXY,
+    &PROVIDER_CLIENT_ID,
+    &PROVIDER_CLIENT_SECRET,
+    &PROVIDER_NAME,
+    &PROVIDER_ISSUER,
+    &PROVIDER_URL,
+    &PROVIDER_API_URL,
+    &PROVIDER_TRUST_EMAIL,
+];
 
 /// A configured identity provider.
 #[derive(Debug, Clone)]
@@ -56,24 +182,13 @@ impl Default for AuthConfig {
         AuthConfig {
             providers: Vec::new(),
             access: AccessPolicy::default(),
-            session_idle: chrono::Duration::hours(24),
-            session_lifetime: chrono::Duration::days(7),
+            session_idle: chrono::Duration::minutes(SESSION_IDLE_MINUTES.default_value()),
+            session_lifetime: chrono::Duration::hours(SESSION_LIFETIME_HOURS.default_value()),
             trust_proxy: false,
-            sign_in_rate_per_minute: 30,
-            api_rate_per_minute: 600,
+            sign_in_rate_per_minute: SIGN_IN_RATE.default_value(),
+            api_rate_per_minute: API_RATE.default_value(),
         }
     }
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileConfig {
-    #[serde(default)]
-    access: FileAccess,
-    #[serde(default)]
-    sessions: FileSessions,
-    #[serde(default)]
-    providers: Vec<FileProvider>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -88,13 +203,6 @@ struct FileAccess {
     #[serde(default)]
     allowed_github_orgs: Vec<String>,
     default_role: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileSessions {
-    idle_minutes: Option<i64>,
-    lifetime_hours: Option<i64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -139,80 +247,63 @@ fn list(value: &str) -> Vec<String> {
 impl AuthConfig {
     /// Reads the TOML file (if `WARROOM_CONFIG` names one), then the environment.
     pub fn load(var: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
-        let file = match var("WARROOM_CONFIG") {
-            Some(path) => read_file(Path::new(&path))?,
-            None => FileConfig::default(),
-        };
+        Self::from_lookup(&Lookup::new(var)?)
+    }
+
+    /// The sign-in settings from the file and the environment (which adds to its lists).
+    pub fn from_lookup(lookup: &Lookup) -> anyhow::Result<Self> {
+        let access: FileAccess = lookup.section("access")?;
+        let providers: Vec<FileProvider> = lookup.section("providers")?;
         let mut config = AuthConfig::default();
         let lower = |v: Vec<String>| v.into_iter().map(|s| s.trim().to_lowercase()).collect();
         config.access = AccessPolicy {
-            admins: lower(file.access.admins),
-            allowed_domains: lower(file.access.allowed_domains),
-            allowed_emails: lower(file.access.allowed_emails),
-            allowed_github_orgs: lower(file.access.allowed_github_orgs),
+            admins: lower(access.admins),
+            allowed_domains: lower(access.allowed_domains),
+            allowed_emails: lower(access.allowed_emails),
+            allowed_github_orgs: lower(access.allowed_github_orgs),
             default_role: None,
         };
-        if let Some(role) = var("WARROOM_DEFAULT_ROLE").or(file.access.default_role) {
+        if let Some(role) = lookup.env(DEFAULT_ROLE.var).or(access.default_role) {
             config.access.default_role = Some(Role::parse(&role).map_err(|_| {
                 anyhow::anyhow!("default role {role:?}: use viewer, responder, leadership or admin")
             })?);
         }
-        for (name, target) in [
-            ("WARROOM_ADMINS", &mut config.access.admins),
-            (
-                "WARROOM_ALLOWED_DOMAINS",
-                &mut config.access.allowed_domains,
-            ),
-            ("WARROOM_ALLOWED_EMAILS", &mut config.access.allowed_emails),
-            (
-                "WARROOM_ALLOWED_GITHUB_ORGS",
-                &mut config.access.allowed_github_orgs,
-            ),
+        for (setting, target) in [
+            (&ADMINS, &mut config.access.admins),
+            (&ALLOWED_DOMAINS, &mut config.access.allowed_domains),
+            (&ALLOWED_EMAILS, &mut config.access.allowed_emails),
+            (&ALLOWED_GITHUB_ORGS, &mut config.access.allowed_github_orgs),
         ] {
-            if let Some(value) = var(name) {
+            if let Some(value) = lookup.env(setting.var) {
                 target.extend(list(&value));
             }
         }
-        let number = |name: &str, from_file: Option<i64>| -> anyhow::Result<Option<i64>> {
-            match var(name) {
-                Some(v) => Ok(Some(
-                    v.trim()
-                        .parse::<i64>()
-                        .ok()
-                        .filter(|n| *n > 0)
-                        .with_context(|| format!("{name} must be a positive number"))?,
-                )),
-                None => Ok(from_file.filter(|n| *n > 0)),
-            }
-        };
-        if let Some(minutes) = number("WARROOM_SESSION_IDLE_MINUTES", file.sessions.idle_minutes)? {
-            config.session_idle = chrono::Duration::minutes(minutes);
-        }
-        if let Some(hours) = number(
-            "WARROOM_SESSION_LIFETIME_HOURS",
-            file.sessions.lifetime_hours,
-        )? {
-            config.session_lifetime = chrono::Duration::hours(hours);
-        }
-        if let Some(n) = number("WARROOM_SIGN_IN_RATE", None)? {
-            config.sign_in_rate_per_minute =
-                u32::try_from(n).context("WARROOM_SIGN_IN_RATE is too large")?;
-        }
-        if let Some(n) = number("WARROOM_API_RATE", None)? {
-            config.api_rate_per_minute =
-                u32::try_from(n).context("WARROOM_API_RATE is too large")?;
-        }
-        config.trust_proxy = matches!(
-            var("WARROOM_TRUST_PROXY").as_deref(),
-            Some("1" | "true" | "yes")
+        config.session_idle = chrono::Duration::minutes(
+            lookup.parsed_or_default(&SESSION_IDLE_MINUTES, "a positive number")?,
         );
+        config.session_lifetime = chrono::Duration::hours(
+            lookup.parsed_or_default(&SESSION_LIFETIME_HOURS, "a positive number")?,
+        );
+        for (setting, value) in [
+            (&SESSION_IDLE_MINUTES, config.session_idle.num_minutes()),
+            (&SESSION_LIFETIME_HOURS, config.session_lifetime.num_hours()),
+        ] {
+            if value <= 0 {
+                bail!("{} must be a positive number (got {value})", setting.var);
+            }
+        }
+        config.sign_in_rate_per_minute =
+            lookup.parsed_or_default(&SIGN_IN_RATE, "a number of attempts per minute")?;
+        config.api_rate_per_minute =
+            lookup.parsed_or_default(&API_RATE, "a number of requests per minute")?;
+        config.trust_proxy = lookup.flag(&TRUST_PROXY)?;
 
         // Whether each provider's `trust_email` was given (else decided below).
         let mut trust_given: Vec<Option<bool>> = Vec::new();
-        for provider in file.providers {
+        for provider in providers {
             let client_secret = match (provider.client_secret, provider.client_secret_env) {
                 (Some(secret), None) => secret,
-                (None, Some(env)) => var(&env).with_context(|| {
+                (None, Some(env)) => lookup.env(&env).with_context(|| {
                     format!(
                         "provider {}: environment variable {env} is not set",
                         provider.kind
@@ -237,29 +328,29 @@ impl AuthConfig {
         }
         for kind in ["github", "google", "slack", "oidc"] {
             let prefix = format!("WARROOM_{}", kind.to_uppercase());
-            let Some(client_id) = var(&format!("{prefix}_CLIENT_ID")) else {
+            let var = |suffix: &str| lookup.env(&format!("{prefix}_{suffix}"));
+            let Some(client_id) = var("CLIENT_ID") else {
                 continue;
             };
-            let client_secret = var(&format!("{prefix}_CLIENT_SECRET")).with_context(|| {
+            let client_secret = var("CLIENT_SECRET").with_context(|| {
                 format!("{prefix}_CLIENT_ID is set but {prefix}_CLIENT_SECRET is not")
             })?;
             config.providers.push(provider_from(ProviderSource {
                 kind: kind.to_string(),
                 key: None,
-                name: var(&format!("{prefix}_NAME")),
+                name: var("NAME"),
                 client_id,
                 client_secret,
-                issuer: var(&format!("{prefix}_ISSUER")),
-                github_url: var(&format!("{prefix}_URL")),
-                github_api_url: var(&format!("{prefix}_API_URL")),
+                issuer: var("ISSUER"),
+                github_url: var("URL"),
+                github_api_url: var("API_URL"),
             })?);
             let name = format!("{prefix}_TRUST_EMAIL");
-            trust_given.push(match var(&name).as_deref().map(str::trim) {
-                None => None,
-                Some("1" | "true" | "yes") => Some(true),
-                Some("0" | "false" | "no") => Some(false),
-                Some(other) => bail!("{name} must be true or false, got {other:?}"),
-            });
+            trust_given.push(
+                var("TRUST_EMAIL")
+                    .map(|v| parse_flag(&name, &v))
+                    .transpose()?,
+            );
         }
         let sole = config.providers.len() == 1;
         for (provider, given) in config.providers.iter_mut().zip(trust_given) {
@@ -307,12 +398,6 @@ impl AuthConfig {
             && a.allowed_emails.is_empty()
             && a.allowed_github_orgs.is_empty())
     }
-}
-
-fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("reading WARROOM_CONFIG {}", path.display()))?;
-    toml::from_str(&text).with_context(|| format!("in WARROOM_CONFIG {}", path.display()))
 }
 
 /// An issuer or endpoint URL: https, or http on this machine only (local providers).

@@ -1,7 +1,15 @@
-//! Settings from the environment (and, for sign-in, a TOML file). Secrets are
-//! `SecretString`, redacted in `Debug`.
+//! Settings: one typed module per integration, each declaring its variables (with their
+//! TOML keys, defaults and docs) in `settings::Setting`s; one `settings::Lookup` reads them
+//! from the environment and the TOML file (`WARROOM_CONFIG`). Secrets are `SecretString`,
+//! redacted in `Debug` and by `warroom check-config`.
 
 pub mod auth;
+pub mod database;
+pub mod metrics;
+pub mod server;
+pub mod settings;
+pub mod site;
+pub mod status;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -10,6 +18,8 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use leptos::prelude::LeptosOptions;
 use secrecy::SecretString;
+
+use settings::Lookup;
 
 /// How long one webhook call may take by default.
 pub const WEBHOOK_DEADLINE: Duration = Duration::from_secs(10);
@@ -60,6 +70,30 @@ pub struct Config {
     /// How long one webhook call may take, connecting, sending and reading the answer
     /// together (10 s; tests shorten it).
     pub webhook_deadline: Duration,
+    /// The tracing filter (`RUST_LOG`, default `info`).
+    pub log_filter: String,
+    /// Where `/metrics` is served (`WARROOM_METRICS_ADDR`, off by default).
+    pub metrics: metrics::MetricsConfig,
+    /// The built front end (`LEPTOS_OUTPUT_NAME`, `LEPTOS_SITE_ROOT`, `LEPTOS_SITE_PKG_DIR`).
+    pub site: SiteConfig,
+}
+
+/// Where the compiled front end is (see `site`).
+#[derive(Debug, Clone)]
+pub struct SiteConfig {
+    pub output_name: String,
+    pub root: String,
+    pub pkg_dir: String,
+}
+
+impl Default for SiteConfig {
+    fn default() -> Self {
+        SiteConfig {
+            output_name: site::OUTPUT_NAME.default.into(),
+            root: site::SITE_ROOT.default.into(),
+            pkg_dir: site::SITE_PKG_DIR.default.into(),
+        }
+    }
 }
 
 impl Config {
@@ -68,19 +102,33 @@ impl Config {
         Self::from_vars(&var)
     }
 
-    /// The configuration from a variable lookup (the environment, or a test's map).
+    /// The configuration from a variable lookup (the environment, or a test's map) and
+    /// the TOML file it names.
     pub fn from_vars(var: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
-        let addr = var("WARROOM_ADDR")
-            .or_else(|| var("LEPTOS_SITE_ADDR"))
-            .unwrap_or_else(|| "127.0.0.1:3000".into());
-        let public_url = var("WARROOM_PUBLIC_URL").map(|u| u.trim_end_matches('/').to_string());
+        Self::from_lookup(&Lookup::new(var)?)
+    }
+
+    pub fn from_lookup(lookup: &Lookup) -> anyhow::Result<Self> {
+        use database as db;
+        let addr = match lookup.string(&server::ADDR)? {
+            Some(addr) => addr,
+            None => lookup.string_or_default(&site::SITE_ADDR)?,
+        };
+        let addr = if addr.is_empty() {
+            server::ADDR.default.to_string()
+        } else {
+            addr
+        };
+        let public_url = lookup
+            .string(&server::PUBLIC_URL)?
+            .map(|u| u.trim_end_matches('/').to_string());
         if let Some(url) = &public_url {
             if !(url.starts_with("http://") || url.starts_with("https://")) {
                 bail!("WARROOM_PUBLIC_URL must start with http:// or https:// (got {url})");
             }
         }
-        let database_url = var("DATABASE_URL");
-        let migration_database_url = var("WARROOM_MIGRATION_DATABASE_URL");
+        let database_url = lookup.string(&db::DATABASE_URL)?;
+        let migration_database_url = lookup.string(&db::MIGRATION_DATABASE_URL)?;
         if migration_database_url.is_some() && database_url.is_none() {
             bail!(
                 "WARROOM_MIGRATION_DATABASE_URL is set but DATABASE_URL is not: set both for an \
@@ -97,62 +145,50 @@ impl Config {
                     .with_context(|| format!("{name} is not a valid Postgres URL"))?;
             }
         }
+        let data_dir = PathBuf::from(lookup.string_or_default(&db::DATA_DIR)?);
+        let log_format = lookup.string_or_default(&server::LOG_FORMAT)?;
+        let log_json = match log_format.trim() {
+            "json" => true,
+            "text" => false,
+            other => bail!("WARROOM_LOG_FORMAT must be text or json (got {other:?})"),
+        };
+        let log_filter = lookup.string_or_default(&server::LOG_FILTER)?;
+        tracing_subscriber::EnvFilter::try_new(&log_filter)
+            .with_context(|| format!("RUST_LOG is not a log filter: {log_filter:?}"))?;
         Ok(Config {
             addr: addr
                 .parse()
                 .with_context(|| format!("WARROOM_ADDR is not an address: {addr}"))?,
             database_url: database_url.map(SecretString::from),
             migration_database_url: migration_database_url.map(SecretString::from),
-            data_dir: var("WARROOM_DATA_DIR")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| PathBuf::from(".warroom")),
-            pg_bin_dir: var("WARROOM_PG_BIN").map(PathBuf::from),
-            dev_sign_in_requested: matches!(
-                var("WARROOM_DEV_LOGIN").as_deref(),
-                Some("1" | "true" | "yes")
-            ),
-            public_url,
-            bridge_url_template: var("WARROOM_BRIDGE_URL")
-                .unwrap_or_else(|| "https://meet.jit.si/warroom-{slug}".into()),
-            db_pool_size: match var("WARROOM_DB_POOL") {
-                Some(n) => n.parse().context("WARROOM_DB_POOL must be a number")?,
-                None => 20,
-            },
-            log_json: var("WARROOM_LOG_FORMAT").as_deref() == Some("json"),
-            auth: auth::AuthConfig::load(var)?,
             status_snapshot: Some(
-                var("WARROOM_STATUS_SNAPSHOT")
+                lookup
+                    .string(&status::SNAPSHOT)?
                     .map(PathBuf::from)
-                    .unwrap_or_else(|| {
-                        PathBuf::from(var("WARROOM_DATA_DIR").unwrap_or_else(|| ".warroom".into()))
-                            .join("status-snapshot.json")
-                    }),
+                    .unwrap_or_else(|| data_dir.join("status-snapshot.json")),
             ),
-            webhooks_allow_private: matches!(
-                var("WARROOM_WEBHOOKS_ALLOW_PRIVATE").as_deref(),
-                Some("1" | "true" | "yes")
-            ),
-            allowed_hosts: var("WARROOM_ALLOWED_HOSTS")
-                .map(|v| {
-                    v.split(',')
-                        .map(|h| h.trim().to_string())
-                        .filter(|h| !h.is_empty())
-                        .collect()
-                })
-                .unwrap_or_default(),
-            account_rate_per_minute: match var("WARROOM_ACCOUNT_RATE") {
-                Some(n) => n
-                    .parse()
-                    .context("WARROOM_ACCOUNT_RATE must be a number of calls per minute")?,
-                None => 600,
-            },
-            live_streams_per_sign_in: match var("WARROOM_LIVE_STREAMS_PER_SIGN_IN") {
-                Some(n) => n
-                    .parse()
-                    .context("WARROOM_LIVE_STREAMS_PER_SIGN_IN must be a number")?,
-                None => 10,
-            },
+            data_dir,
+            pg_bin_dir: lookup.string(&db::PG_BIN)?.map(PathBuf::from),
+            dev_sign_in_requested: lookup.flag(&server::DEV_LOGIN)?,
+            public_url,
+            bridge_url_template: lookup.string_or_default(&server::BRIDGE_URL)?,
+            db_pool_size: lookup.parsed_or_default(&db::POOL, "a number of connections")?,
+            log_json,
+            auth: auth::AuthConfig::from_lookup(lookup)?,
+            webhooks_allow_private: lookup.flag(&status::WEBHOOKS_ALLOW_PRIVATE)?,
+            allowed_hosts: lookup.list(&server::ALLOWED_HOSTS)?,
+            account_rate_per_minute: lookup
+                .parsed_or_default(&server::ACCOUNT_RATE, "a number of calls per minute")?,
+            live_streams_per_sign_in: lookup
+                .parsed_or_default(&server::LIVE_STREAMS_PER_SIGN_IN, "a number of streams")?,
             webhook_deadline: WEBHOOK_DEADLINE,
+            log_filter,
+            metrics: metrics::MetricsConfig::load(lookup)?,
+            site: SiteConfig {
+                output_name: lookup.string_or_default(&site::OUTPUT_NAME)?,
+                root: lookup.string_or_default(&site::SITE_ROOT)?,
+                pkg_dir: lookup.string_or_default(&site::SITE_PKG_DIR)?,
+            },
         })
     }
 
@@ -176,6 +212,9 @@ impl Config {
             account_rate_per_minute: 600,
             live_streams_per_sign_in: 10,
             webhook_deadline: WEBHOOK_DEADLINE,
+            log_filter: server::LOG_FILTER.default.into(),
+            metrics: metrics::MetricsConfig::default(),
+            site: SiteConfig::default(),
         }
         .with_generous_sign_in_rate()
     }
@@ -215,15 +254,13 @@ impl Config {
             .is_some_and(|u| u.starts_with("https://"))
     }
 
-    /// Leptos's options: cargo-leptos's environment when it runs us, else the defaults of
-    /// a `cargo leptos build` in this repository.
+    /// Leptos's options: where the built front end is (cargo-leptos's environment when it
+    /// runs us, else the defaults of a `cargo leptos build` in this repository).
     pub fn leptos_options(&self, bound: SocketAddr) -> LeptosOptions {
-        let var =
-            |name: &str, default: &str| std::env::var(name).unwrap_or_else(|_| default.to_string());
         LeptosOptions::builder()
-            .output_name(var("LEPTOS_OUTPUT_NAME", "warroom"))
-            .site_root(var("LEPTOS_SITE_ROOT", "target/site"))
-            .site_pkg_dir(var("LEPTOS_SITE_PKG_DIR", "pkg"))
+            .output_name(self.site.output_name.as_str())
+            .site_root(self.site.root.as_str())
+            .site_pkg_dir(self.site.pkg_dir.as_str())
             .site_addr(bound)
             .build()
     }
@@ -274,6 +311,190 @@ mod tests {
             format!("{err:#}").contains("DATABASE_URL is not"),
             "{err:#}"
         );
+    }
+
+    #[test]
+    fn every_setting_comes_from_the_toml_file_and_the_environment_wins() {
+        let dir = std::env::temp_dir().join(format!("warroom-settings-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("warroom.toml");
+        std::fs::write(
+            &path,
+            r#"
+[server]
+addr = "127.0.0.1:4000"
+public_url = "https://warroom.example.com/"
+allowed_hosts = ["warroom.internal", "ops:8443"]
+bridge_url = "https://bridge.example.com/{slug}"
+log_format = "json"
+log_filter = "warn"
+trust_proxy = true
+[database]
+url = "postgres://app:file-secret@db/warroom"
+data_dir = "/var/lib/warroom"
+pool = 33
+[limits]
+account_rate = 60
+live_streams_per_sign_in = 3
+sign_in_rate = 5
+api_rate = 50
+[sessions]
+idle_minutes = 30
+[status]
+webhooks_allow_private = true
+[metrics]
+addr = "127.0.0.1:9464"
+[site]
+root = "/srv/site"
+"#,
+        )
+        .unwrap();
+        let path = path.to_string_lossy().to_string();
+        let config = load(&[("WARROOM_CONFIG", &path), ("WARROOM_DB_POOL", "8")]).unwrap();
+        assert_eq!(config.addr.to_string(), "127.0.0.1:4000");
+        assert_eq!(
+            config.public_url.as_deref(),
+            Some("https://warroom.example.com")
+        );
+        assert_eq!(config.allowed_hosts, ["warroom.internal", "ops:8443"]);
+        assert_eq!(
+            config.bridge_url_template,
+            "https://bridge.example.com/{slug}"
+        );
+        assert!(config.log_json);
+        assert_eq!(config.log_filter, "warn");
+        assert!(config.auth.trust_proxy);
+        assert_eq!(
+            config.database_url.as_ref().unwrap().expose_secret(),
+            "postgres://app:file-secret@db/warroom"
+        );
+        assert_eq!(config.data_dir.to_str(), Some("/var/lib/warroom"));
+        assert_eq!(
+            config.status_snapshot.as_deref().and_then(|p| p.to_str()),
+            Some("/var/lib/warroom/status-snapshot.json")
+        );
+        assert_eq!(config.db_pool_size, 8, "the environment wins");
+        assert_eq!(config.account_rate_per_minute, 60);
+        assert_eq!(config.live_streams_per_sign_in, 3);
+        assert_eq!(config.auth.sign_in_rate_per_minute, 5);
+        assert_eq!(config.auth.api_rate_per_minute, 50);
+        assert_eq!(config.auth.session_idle, chrono::Duration::minutes(30));
+        assert!(config.webhooks_allow_private);
+        assert_eq!(config.metrics.addr.unwrap().to_string(), "127.0.0.1:9464");
+        assert_eq!(config.site.root, "/srv/site");
+        assert_eq!(config.site.output_name, "warroom");
+        // Secrets stay out of Debug output, wherever they came from.
+        assert!(!format!("{config:?}").contains("file-secret"));
+
+        std::fs::write(dir.join("typo.toml"), "[database]\npool_size = 3\n").unwrap();
+        let typo = dir.join("typo.toml").to_string_lossy().to_string();
+        let err = format!("{:#}", load(&[("WARROOM_CONFIG", &typo)]).unwrap_err());
+        assert!(
+            err.contains("unknown setting `database.pool_size`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn defaults_are_the_documented_ones_and_bad_values_are_named() {
+        let config = load(&[]).unwrap();
+        assert_eq!(config.addr.to_string(), "127.0.0.1:3000");
+        assert_eq!(config.data_dir.to_str(), Some(".warroom"));
+        assert_eq!(
+            config.status_snapshot.as_deref().and_then(|p| p.to_str()),
+            Some(".warroom/status-snapshot.json")
+        );
+        assert_eq!(config.db_pool_size, 20);
+        assert!(!config.dev_sign_in_requested && !config.log_json);
+        assert!(config.metrics.addr.is_none(), "metrics are off by default");
+        let config = load(&[("LEPTOS_SITE_ADDR", "127.0.0.1:3999")]).unwrap();
+        assert_eq!(config.addr.to_string(), "127.0.0.1:3999");
+        for (name, value, says) in [
+            (
+                "WARROOM_DEV_LOGIN",
+                "perhaps",
+                "WARROOM_DEV_LOGIN must be true or false",
+            ),
+            ("WARROOM_DB_POOL", "-1", "WARROOM_DB_POOL must be a number"),
+            (
+                "WARROOM_METRICS_ADDR",
+                "9464",
+                "WARROOM_METRICS_ADDR must be an address",
+            ),
+            (
+                "WARROOM_LOG_FORMAT",
+                "xml",
+                "WARROOM_LOG_FORMAT must be text or json",
+            ),
+            (
+                "WARROOM_SESSION_IDLE_MINUTES",
+                "0",
+                "WARROOM_SESSION_IDLE_MINUTES must be a positive",
+            ),
+        ] {
+            let err = format!("{:#}", load(&[(name, value)]).unwrap_err());
+            assert!(err.contains(says), "{name}={value}: {err}");
+        }
+        assert!(
+            load(&[("WARROOM_DEV_LOGIN", "yes")])
+                .unwrap()
+                .dev_sign_in_requested
+        );
+    }
+
+    /// Every variable the code knows is in the README's table with the same default, and
+    /// every variable the table names is known to the code.
+    #[test]
+    fn the_readme_settings_table_and_the_code_agree() {
+        let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"))
+            .expect("README.md");
+        let section = readme
+            .split("\n## Configuration\n")
+            .nth(1)
+            .expect("a Configuration section")
+            .split("\n## ")
+            .next()
+            .unwrap();
+        let mut documented: HashMap<String, (String, String)> = HashMap::new();
+        for row in section.lines().filter(|l| l.starts_with("| `")) {
+            let cells: Vec<&str> = row.trim_matches('|').split(" | ").map(str::trim).collect();
+            let [variable, key, _meaning, default] = cells[..] else {
+                panic!("a settings row has four cells: {row}");
+            };
+            let variable = variable.trim_matches('`').to_string();
+            let default = match default {
+                "—" => String::new(),
+                other => other.replace('`', ""),
+            };
+            assert!(
+                documented
+                    .insert(variable.clone(), (key.replace('`', ""), default))
+                    .is_none(),
+                "{variable} is in the table twice"
+            );
+        }
+        let known = super::settings::all();
+        for setting in &known {
+            match documented.get(setting.var) {
+                None => panic!("{} is not in the README's settings table", setting.var),
+                Some((key, default)) => {
+                    assert_eq!(
+                        default, setting.default,
+                        "the README's default of {} differs from the code's",
+                        setting.var
+                    );
+                    if let Some(code_key) = setting.key {
+                        assert_eq!(key, code_key, "the README's file key of {}", setting.var);
+                    }
+                }
+            }
+        }
+        for variable in documented.keys() {
+            assert!(
+                known.iter().any(|s| s.var == variable),
+                "the README documents {variable}, which the code does not know"
+            );
+        }
     }
 
     #[test]

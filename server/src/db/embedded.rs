@@ -21,6 +21,8 @@ pub struct EmbeddedPostgres {
     socket_dir: PathBuf,
     bin_dir: PathBuf,
     as_postgres_user: bool,
+    /// This process started the cluster (rather than finding it running).
+    started_here: bool,
 }
 
 impl EmbeddedPostgres {
@@ -38,6 +40,7 @@ impl EmbeddedPostgres {
             as_postgres_user: std::fs::metadata("/proc/self")
                 .map(|m| m.uid() == 0)
                 .unwrap_or(false),
+            started_here: false,
         };
         let socket_file = pg.socket_dir.join(".s.PGSQL.5432");
         if socket_file.as_os_str().len() > 100 {
@@ -51,7 +54,7 @@ impl EmbeddedPostgres {
 
     /// Initialises the cluster on first use, then starts it (or adopts one left running).
     pub async fn start(data_dir: &Path, bin_dir: Option<&Path>) -> anyhow::Result<Self> {
-        let pg = Self::at(data_dir, bin_dir)?;
+        let mut pg = Self::at(data_dir, bin_dir)?;
         for dir in [&pg.data_dir, &pg.cluster, &pg.socket_dir] {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         }
@@ -68,10 +71,17 @@ impl EmbeddedPostgres {
             pg.run_ok(&pg.pg_ctl_start_args())
                 .await
                 .context("starting the embedded Postgres")?;
+            pg.started_here = true;
             tracing::info!(cluster = %pg.cluster.display(), "embedded Postgres started");
         }
         pg.set_up_roles().await?;
         Ok(pg)
+    }
+
+    /// Whether `start` started the cluster (else it was already running): a command that
+    /// needs the database for a moment stops it again only then.
+    pub fn started_here(&self) -> bool {
+        self.started_here
     }
 
     /// The `warroom` database as the bootstrap superuser `warroom`, over the Unix socket:

@@ -230,6 +230,7 @@ pub fn router(
             header::X_FRAME_OPTIONS,
             HeaderValue::from_static("DENY"),
         ))
+        .layer(axum::middleware::from_fn(crate::metrics::track_http))
         // Spans name the path only: queries may carry one-time codes (sign-in callbacks).
         .layer(TraceLayer::new_for_http().make_span_with(
             |request: &axum::http::Request<axum::body::Body>| {

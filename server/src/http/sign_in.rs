@@ -184,6 +184,7 @@ pub async fn callback(
         let key = key.clone();
         async move {
             tracing::warn!(provider = key, reason, "sign-in refused");
+            metrics::counter!("warroom_sign_ins_total", "method" => key.clone(), "outcome" => "refused").increment(1);
             let event = AuditEvent::new(AuditAction::SignInRefused, &source)
                 .refused()
                 .target(key)
@@ -313,6 +314,7 @@ async fn admit(
                 provider = identity.provider,
                 "sign-in refused: the address has an account this provider may not claim"
             );
+            metrics::counter!("warroom_sign_ins_total", "method" => identity.provider.clone(), "outcome" => "refused").increment(1);
             let event = AuditEvent::new(AuditAction::SignInRefused, source)
                 .refused()
                 .target(identity.provider.clone())
@@ -334,6 +336,7 @@ async fn admit(
                 provider = identity.provider,
                 "sign-in refused: disabled by an admin"
             );
+            metrics::counter!("warroom_sign_ins_total", "method" => identity.provider.clone(), "outcome" => "refused").increment(1);
             let event = AuditEvent::new(AuditAction::SignInRefused, source)
                 .refused()
                 .target(identity.provider.clone())
@@ -347,6 +350,7 @@ async fn admit(
                 provider = identity.provider,
                 "sign-in refused: not on the allow-list"
             );
+            metrics::counter!("warroom_sign_ins_total", "method" => identity.provider.clone(), "outcome" => "refused").increment(1);
             let event = AuditEvent::new(AuditAction::SignInRefused, source)
                 .refused()
                 .target(identity.provider.clone())
@@ -387,6 +391,7 @@ async fn admit(
                     }));
                 record(&mut tx, &event).await?;
             }
+            metrics::counter!("warroom_sign_ins_total", "method" => identity.provider.clone(), "outcome" => "ok").increment(1);
             let event = AuditEvent::new(AuditAction::SignIn, source)
                 .by_user(person.id)
                 .target(identity.provider.clone())

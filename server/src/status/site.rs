@@ -284,6 +284,8 @@ impl StatusSite {
                 .await
                 .context("rendering the status page")?;
                 self.current.store(Arc::new(site));
+                metrics::counter!("warroom_status_site_rebuilds_total", "outcome" => "fresh")
+                    .increment(1);
                 self.save(&data).await;
                 Ok(())
             }
@@ -298,6 +300,8 @@ impl StatusSite {
                     .await
                     .context("rendering the status page")?;
                 self.current.store(Arc::new(site));
+                metrics::counter!("warroom_status_site_rebuilds_total", "outcome" => "stale")
+                    .increment(1);
                 match failure {
                     Ok(Err(err)) => {
                         Err(anyhow::anyhow!("{err}")).context("reading the public status")

@@ -5,10 +5,12 @@
 mod support;
 
 mod access;
+mod cli;
 mod db_roles;
 mod github_sign_in;
 mod incident_room;
 mod live;
+mod metrics;
 mod people;
 mod security_review;
 mod status_admin;

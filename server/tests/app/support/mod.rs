@@ -16,6 +16,8 @@ pub mod fake_github;
 pub struct TestApp {
     pub base: String,
     pub pool: PgPool,
+    /// `http://…` of its metrics listener, when it has one (`spawn_with_metrics`).
+    pub metrics: Option<String>,
     shutdown: CancellationToken,
     task: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
@@ -28,12 +30,17 @@ impl TestApp {
     /// Starts Warroom and waits until it is ready (database reached and migrated).
     pub async fn spawn_with(pool: PgPool, config: Config) -> TestApp {
         let app = Self::start(pool, config).await;
+        app.wait_until_ready().await;
+        app
+    }
+
+    async fn wait_until_ready(&self) {
         let client = reqwest::Client::new();
         let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
         loop {
-            let ready = client.get(format!("{}/readyz", app.base)).send().await;
+            let ready = client.get(format!("{}/readyz", self.base)).send().await;
             if ready.is_ok_and(|r| r.status().is_success()) {
-                return app;
+                return;
             }
             assert!(
                 tokio::time::Instant::now() < deadline,
@@ -43,9 +50,24 @@ impl TestApp {
         }
     }
 
+    /// Starts Warroom with `/metrics` on a port of its own, and waits until it is ready.
+    pub async fn spawn_with_metrics(pool: PgPool, config: Config) -> TestApp {
+        let metrics = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let app = Self::start_with(pool, config, Some(metrics)).await;
+        app.wait_until_ready().await;
+        app
+    }
+
     /// Starts Warroom without waiting for its database.
     pub async fn start(pool: PgPool, config: Config) -> TestApp {
+        Self::start_with(pool, config, None).await
+    }
+
+    async fn start_with(pool: PgPool, config: Config, metrics: Option<TcpListener>) -> TestApp {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let metrics_base = metrics
+            .as_ref()
+            .map(|l| format!("http://{}", l.local_addr().unwrap()));
         let base = format!("http://{}", listener.local_addr().unwrap());
         let shutdown = CancellationToken::new();
         // Its own pool on the test's database, sized like a real one (the test's pool
@@ -57,7 +79,9 @@ impl TestApp {
         let task = tokio::spawn({
             let shutdown = shutdown.clone();
             async move {
-                let result = warroom::serve(&config, app_pool.clone(), listener, shutdown).await;
+                let database = warroom::db::Database::single(app_pool.clone());
+                let result =
+                    warroom::serve_listeners(&config, database, listener, metrics, shutdown).await;
                 app_pool.close().await;
                 result
             }
@@ -65,6 +89,7 @@ impl TestApp {
         TestApp {
             base,
             pool,
+            metrics: metrics_base,
             shutdown,
             task,
         }
