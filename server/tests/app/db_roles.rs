@@ -4,7 +4,6 @@
 //! serves with (as Postgres reports it) and tries what SQL execution through the app would
 //! try against the append-only tables.
 
-
 use std::os::unix::fs::PermissionsExt;
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};

@@ -1,12 +1,11 @@
 //! Sign-in with GitHub against a local fake that behaves like GitHub: PKCE, single-use
 //! codes, organisations, verified e-mails, outages.
 
-
+use crate::support::fake_github::{Account, FakeGitHub, CLIENT_ID, CLIENT_SECRET};
+use crate::support::{Client, TestApp};
 use reqwest::header::LOCATION;
 use serde_json::Value;
 use sqlx::PgPool;
-use crate::support::fake_github::{Account, FakeGitHub, CLIENT_ID, CLIENT_SECRET};
-use crate::support::{Client, TestApp};
 use warroom::config::auth::AuthConfig;
 use warroom::config::Config;
 

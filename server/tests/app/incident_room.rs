@@ -1,10 +1,9 @@
 //! The incident room over HTTP against a real Postgres: declaring, the status lifecycle,
 //! roles and their history, notes and their versions, sanitising, and the Origin check.
 
-
+use crate::support::{Client, TestApp};
 use serde_json::Value;
 use sqlx::PgPool;
-use crate::support::{Client, TestApp};
 
 fn entry_kinds(room: &Value) -> Vec<String> {
     room["timeline"]["entries"]

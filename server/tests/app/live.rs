@@ -1,12 +1,11 @@
 //! Live delivery: Postgres NOTIFY → every replica → Server-Sent Events, with presence and
 //! replay of what a reconnecting viewer missed.
 
-
 use std::time::Duration;
 
+use crate::support::TestApp;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::PgPool;
-use crate::support::TestApp;
 
 const WAIT: Duration = Duration::from_secs(5);
 

@@ -2,10 +2,9 @@
 //! enabled again) and end someone's sessions; the last enabled admin stays. Over HTTP
 //! against the real app.
 
-
+use crate::support::{Client, TestApp};
 use serde_json::{json, Value};
 use sqlx::PgPool;
-use crate::support::{Client, TestApp};
 
 async fn id_of(client: &Client) -> String {
     client.ok("me", &[]).await["person"]["id"].to_string()

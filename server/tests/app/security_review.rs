@@ -1,14 +1,13 @@
 //! Regression tests for the security review of 2026-12 (issue 11), over HTTP against the
 //! real app on a fresh database: each failed before its fix.
 
-
 use std::time::Duration;
 
+use crate::support::{Client, TestApp};
 use base64::Engine;
 use scraper::{Html, Selector};
 use serde_json::{json, Value};
 use sqlx::PgPool;
-use crate::support::{Client, TestApp};
 use warroom::config::Config;
 
 /// Markup a title or name would carry to take over a page: closing the `<title>`,

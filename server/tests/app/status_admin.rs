@@ -2,14 +2,13 @@
 //! groups (creating, editing, ordering, hiding, manual status), the page's branding, the
 //! messages bad input gets (and that it changes nothing), and who may do any of it.
 
-
 use std::time::Duration;
 
+use crate::support::{Client, TestApp};
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use sqlx::postgres::PgListener;
 use sqlx::PgPool;
-use crate::support::{Client, TestApp};
 
 /// Everything the catalog stores, in a comparable form: (kind, name, group, position,
 /// hidden, override, description, updated_at), groups first, each by id.

@@ -2,15 +2,14 @@
 //! Statuspage-compatible JSON (and nothing internal does), caching headers, maintenance
 //! moving by itself, webhook subscribers, and serving with Postgres stopped.
 
-
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::support::{Client, TestApp};
 use axum::http::HeaderMap;
 use chrono::{TimeZone, Utc};
 use serde_json::{json, Value};
 use sqlx::PgPool;
-use crate::support::{Client, TestApp};
 use tokio::net::TcpListener;
 
 /// Tries `attempt` every 50 ms until it gives `Ok`; after `timeout`, fails naming `what`

@@ -1,13 +1,12 @@
 //! Status-page webhooks against hostile and honest subscribers: answers that never end are
 //! cut off at the cap, slow ones at the deadline.
 
-
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use sqlx::PgPool;
 use crate::support::{Client, TestApp};
+use sqlx::PgPool;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use warroom::config::Config;
