@@ -99,3 +99,72 @@ fn requests_made(report_dir: &std::path::Path) -> usize {
         .map(|har| har["log"]["entries"].as_array().map_or(0, Vec::len))
         .sum()
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn the_document_is_served_without_a_token_and_errors_answer_json(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let http = reqwest::Client::new();
+    let response = http
+        .get(format!("{}/api/v1/openapi.json", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "application/json");
+    let served: Value = response.json().await.unwrap();
+    let built =
+        serde_json::to_value(<warroom::http::api::openapi::ApiDoc as utoipa::OpenApi>::openapi())
+            .unwrap();
+    assert_eq!(served, built);
+    assert_eq!(served["openapi"], "3.1.0");
+
+    // A path or query that cannot be read answers the same JSON shape as every error.
+    for path in ["/api/v1/incidents/abc", "/api/v1/incidents?page=x"] {
+        let response = http
+            .get(format!("{}{path}", app.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 400, "{path}");
+        let body: Value = response.json().await.unwrap();
+        assert!(
+            body["error"]
+                .as_str()
+                .unwrap()
+                .starts_with("The request was malformed"),
+            "{body}"
+        );
+    }
+
+    // Text Postgres cannot store is refused, naming the field, and declares nothing.
+    let admin = app.signed_in_as("Ada", "admin").await;
+    let token = admin
+        .ok(
+            "create_token",
+            &[
+                ("name", "writer"),
+                ("scopes[0]", "incidents:write"),
+                ("expires_in_days", "1"),
+            ],
+        )
+        .await["secret"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let response = http
+        .post(format!("{}/api/v1/incidents", app.base))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"title": "NUL", "summary": "a\u{0}b", "severity": "SEV3"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 422);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "The summary contains a NUL character.");
+    let incidents: i64 = sqlx::query_scalar("SELECT count(*) FROM incidents")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(incidents, 0);
+    app.stop().await;
+}

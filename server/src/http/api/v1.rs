@@ -493,3 +493,147 @@ pub struct Created {
     /// The incident room, e.g. `/incidents/42`.
     pub url: String,
 }
+
+#[cfg(test)]
+mod tests {
+    //! The wire format, pinned: a snapshot of every answer type with every kind of timeline
+    //! entry. A change to the app's internal types that would change these fails here.
+
+    use chrono::{TimeZone, Utc};
+    use warroom_app::auth::model::Person;
+    use warroom_app::incidents::model as incidents;
+    use warroom_app::status::model as status;
+
+    use super::{IncidentDetail, IncidentList, TimelineEntry};
+
+    fn person(id: i64, name: &str) -> Person {
+        Person {
+            id,
+            name: name.into(),
+        }
+    }
+
+    fn severity() -> incidents::Severity {
+        incidents::Severity {
+            key: "SEV2".into(),
+            name: "Major".into(),
+            description: "Many customers affected".into(),
+            color: "#d9480f".into(),
+            response_target_seconds: 900,
+            rank: 2,
+        }
+    }
+
+    fn events() -> Vec<incidents::EntryEvent> {
+        use incidents::EntryEvent as E;
+        let body = incidents::NoteBody {
+            body_md: "roll *back*".into(),
+            body_html: "<p>roll <em>back</em></p>".into(),
+            revision: 1,
+        };
+        vec![
+            E::Declared {
+                title: "Checkout errors".into(),
+                severity: "SEV2".into(),
+            },
+            E::StatusChanged {
+                from: incidents::Status::Investigating,
+                to: incidents::Status::Identified,
+            },
+            E::SeverityChanged {
+                from: "SEV2".into(),
+                to: "SEV1".into(),
+            },
+            E::RoleAssigned {
+                role: incidents::Role::Commander,
+                person: person(2, "Rita"),
+                previous: Some(person(3, "Sam")),
+            },
+            E::RoleEnded {
+                role: incidents::Role::Fixer,
+                person: person(3, "Sam"),
+            },
+            E::Note(body.clone()),
+            E::Decision(body.clone()),
+            E::NoteEdited {
+                target_id: 6,
+                body: incidents::NoteBody {
+                    revision: 2,
+                    ..body
+                },
+            },
+            E::Pinned { target_id: 6 },
+            E::Unpinned { target_id: 6 },
+            E::PublicUpdate {
+                status: status::PublicStatus::Identified,
+                title: "Checkout is failing".into(),
+                body_md: "We found the cause.".into(),
+            },
+            E::ImpactChanged {
+                component: "Checkout".into(),
+                from: None,
+                to: Some(status::Impact::PartialOutage),
+            },
+            E::VisibilityChanged { private: true },
+        ]
+    }
+
+    #[test]
+    fn the_incident_answer_keeps_its_wire_format() {
+        let at = Utc.with_ymd_and_hms(2026, 12, 1, 9, 30, 0).unwrap();
+        let incident = incidents::IncidentSummary {
+            id: 42,
+            title: "Checkout errors".into(),
+            summary_html: "<p>5xx</p>".into(),
+            severity: severity(),
+            status: incidents::Status::Identified,
+            declared_by: person(5, "Alertmanager (API token)"),
+            declared_at: at,
+            milestones: incidents::Milestones {
+                acknowledged_at: Some(at),
+                mitigated_at: None,
+                resolved_at: None,
+            },
+            roles: vec![incidents::RoleHolder {
+                role: incidents::Role::Commander,
+                person: person(2, "Rita"),
+                since: at,
+            }],
+        };
+        let timeline: Vec<TimelineEntry> = events()
+            .into_iter()
+            .enumerate()
+            .map(|(n, event)| incidents::TimelineEntry {
+                id: n as i64 + 1,
+                incident_id: 42,
+                author: person(2, "Rita"),
+                created_at: at,
+                event,
+            })
+            .map(|entry| TimelineEntry::from(&entry))
+            .collect();
+        let answer = IncidentDetail {
+            incident: (&incident).into(),
+            timeline,
+            timeline_older_than: Some(1),
+        };
+        insta::assert_json_snapshot!("incident_detail", answer);
+    }
+
+    #[test]
+    fn the_list_answer_keeps_its_wire_format() {
+        let page = incidents::IncidentListPage {
+            items: vec![incidents::IncidentListItem {
+                id: 42,
+                title: "Checkout errors".into(),
+                severity: severity(),
+                status: incidents::Status::Investigating,
+                declared_at: Utc.with_ymd_and_hms(2026, 12, 1, 9, 30, 0).unwrap(),
+                commander: None,
+            }],
+            page: 2,
+            has_next: true,
+        };
+        insta::assert_json_snapshot!("incident_list", IncidentList::from(&page));
+    }
+}
