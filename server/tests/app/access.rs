@@ -1290,6 +1290,28 @@ async fn a_token_used_all_day_is_audited_once_a_day_and_each_refusal_still_is(po
         assert_eq!(body, json!({"error": "Please sign in first."}));
     }
     assert_eq!(audited("token_refused").await, 3);
+
+    // The per-address counters of the calls are one row a minute, gone once it is over.
+    let counters = || {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(
+                "SELECT count(*) FROM rate_limits WHERE bucket LIKE 'api:%'",
+            )
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    assert!((1..=2).contains(&counters().await), "one per minute begun");
+    sqlx::query("UPDATE rate_limits SET window_start = window_start - interval '1 minute'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    warroom_app::limits::close_finished_minutes(&pool)
+        .await
+        .unwrap();
+    assert_eq!(counters().await, 0);
     app.stop().await;
 }
 
