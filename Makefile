@@ -11,6 +11,8 @@ RELEASE_BIN := $(TARGET_DIR)/release/warroom
 DEBUG_BIN := $(TARGET_DIR)/debug/warroom
 # Under /tmp: as root, Postgres runs as `postgres`, which cannot enter /root.
 TEST_PG_DIR := /tmp/warroom-test-postgres
+# The token API's contract test runs schemathesis from here (scripts/prerequisites.sh test).
+SCHEMATHESIS := $(HOME)/.cache/warroom/schemathesis/bin/schemathesis
 # Queries are checked against the committed .sqlx/ data: no database needed to build.
 export SQLX_OFFLINE := true
 
@@ -35,14 +37,16 @@ lint:
 	cargo clippy -p warroom-app --lib --no-default-features --features hydrate \
 		--target wasm32-unknown-unknown -- -D warnings
 
-# Unit, database and HTTP tests on a private Postgres (a fresh database per test),
-# then the browser tests against the release build in Chromium.
+# Unit, database and HTTP tests on a private Postgres (a fresh database per test), the
+# token API against its OpenAPI document (schemathesis; the one ignored test), then the
+# browser tests against the release build in Chromium.
 test: prerequisites-test
 	cargo fmt --all -- --check
 	cargo build -p warroom
 	$(DEBUG_BIN) db start --data-dir $(TEST_PG_DIR) > $(TARGET_DIR)/test-database-url
 	trap '$(DEBUG_BIN) db stop --data-dir $(TEST_PG_DIR)' EXIT; \
-	DATABASE_URL="$$(cat $(TARGET_DIR)/test-database-url)" cargo test --workspace; \
+	DATABASE_URL="$$(cat $(TARGET_DIR)/test-database-url)" WARROOM_SCHEMATHESIS=$(SCHEMATHESIS) \
+		cargo test --workspace -- --include-ignored; \
 	cargo leptos build --release; \
 	cd end2end && npm ci --silent --no-audit --no-fund && \
 	WARROOM_BIN=$(RELEASE_BIN) LEPTOS_SITE_ROOT=$(SITE_ROOT) npx playwright test

@@ -84,6 +84,22 @@ ensure_nginx() {
   return "$status"
 }
 
+# The token API's contract test (server/tests/app/api_contract.rs) drives schemathesis,
+# from PyPI, in a virtualenv of its own.
+SCHEMATHESIS_VERSION=4.32.5
+SCHEMATHESIS_VENV="${HOME}/.cache/warroom/schemathesis"
+ensure_schemathesis() {
+  if "${SCHEMATHESIS_VENV}/bin/schemathesis" --version 2>/dev/null | grep -q " ${SCHEMATHESIS_VERSION}\$"; then
+    return
+  fi
+  command -v python3 >/dev/null || apt_install python3
+  python3 -m venv --help >/dev/null 2>&1 && python3 -c 'import ensurepip' 2>/dev/null || apt_install python3-venv
+  say "installing schemathesis ${SCHEMATHESIS_VERSION} (PyPI, into ${SCHEMATHESIS_VENV})"
+  rm -rf "${SCHEMATHESIS_VENV}"
+  python3 -m venv "${SCHEMATHESIS_VENV}"
+  "${SCHEMATHESIS_VENV}/bin/pip" install --quiet --disable-pip-version-check "schemathesis==${SCHEMATHESIS_VERSION}"
+}
+
 ensure_build() {
   ensure_rust_wasm
   ensure_node
@@ -95,7 +111,7 @@ ensure_build() {
 
 case "${1:-build}" in
   build) ensure_build ;;
-  test) ensure_build; ensure_chromium ;;
+  test) ensure_build; ensure_chromium; ensure_schemathesis ;;
   bench) ensure_build; ensure_bench_tools ;;
   *) echo "usage: $0 build|test|bench" >&2; exit 2 ;;
 esac

@@ -124,6 +124,17 @@ mod server {
         }
     }
 
+    /// A plain-text answer: the error's status and its message (what the live stream and
+    /// sign-in routes answer; the token API wraps errors in JSON instead, see the server's
+    /// `ApiError`).
+    impl axum::response::IntoResponse for AppError {
+        fn into_response(self) -> axum::response::Response {
+            let status = http::StatusCode::from_u16(self.status_code())
+                .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+            (status, self.to_string()).into_response()
+        }
+    }
+
     /// Sets the response status of the current server function call from its outcome.
     /// Not for a form posted by a browser without JavaScript: Leptos answers that with a
     /// redirect back to the form's page carrying the error, which a status would replace.

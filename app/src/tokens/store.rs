@@ -96,6 +96,9 @@ pub struct TokenHolder {
     /// The token's service account, named on what it does.
     pub account: Person,
     pub scopes: Vec<Scope>,
+    /// Whether this is the token's first use of the day (UTC): the one use a day the
+    /// audit log records (refusals are each recorded, see `limits::record_refusal`).
+    pub first_use_today: bool,
 }
 
 impl TokenHolder {
@@ -105,7 +108,10 @@ impl TokenHolder {
 }
 
 /// Looks a presented secret up by its hash; revoked, expired and unknown secrets all
-/// answer `None` alike. A hit records when and from where the token was used.
+/// answer `None` alike. A hit records when and from where the token was used, to the
+/// minute: calls within a minute of the recorded use, from the same address and on the
+/// same day, write nothing (an automation calling many times a second would otherwise
+/// update the row on every call).
 pub async fn authenticate(
     conn: &mut PgConnection,
     secret: &str,
@@ -115,17 +121,28 @@ pub async fn authenticate(
         return Ok(None);
     }
     let row = sqlx::query!(
-        r#"UPDATE api_tokens t SET last_used_at = now(), last_used_ip = $2
-           FROM users u
+        r#"SELECT t.id, t.name, t.scopes, u.id AS account_id, u.display_name,
+                  (t.last_used_at IS NULL OR t.last_used_at < date_trunc('day', now(), 'UTC'))
+                      AS "new_day!",
+                  (t.last_used_at IS NULL OR t.last_used_at < now() - interval '1 minute'
+                   OR t.last_used_ip IS DISTINCT FROM $2) AS "stale!"
+           FROM api_tokens t JOIN users u ON u.id = t.account_id
            WHERE t.secret_hash = $1 AND t.revoked_at IS NULL
-             AND (t.expires_at IS NULL OR t.expires_at > now()) AND u.id = t.account_id
-           RETURNING t.id, t.name, t.scopes, u.id AS account_id, u.display_name"#,
+             AND (t.expires_at IS NULL OR t.expires_at > now())"#,
         hash(secret),
         source_ip,
     )
-    .fetch_optional(conn)
+    .fetch_optional(&mut *conn)
     .await?;
     let Some(row) = row else { return Ok(None) };
+    let first_use_today = if row.new_day {
+        first_use_of_day(&mut *conn, row.id, source_ip).await?
+    } else {
+        if row.stale {
+            touch(&mut *conn, row.id, source_ip).await?;
+        }
+        false
+    };
     Ok(Some(TokenHolder {
         token_id: row.id,
         name: row.name,
@@ -138,5 +155,38 @@ pub async fn authenticate(
             .iter()
             .filter_map(|s| Scope::parse(s).ok())
             .collect(),
+        first_use_today,
     }))
+}
+
+/// Records a use that may be the token's first of the day; `true` if it was. Of two
+/// first calls at once only one is: the second waits for the first's row lock and then
+/// no longer matches.
+async fn first_use_of_day(
+    conn: &mut PgConnection,
+    token_id: i64,
+    source_ip: &str,
+) -> Result<bool, AppError> {
+    Ok(sqlx::query_scalar!(
+        "UPDATE api_tokens SET last_used_at = now(), last_used_ip = $2
+         WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < date_trunc('day', now(), 'UTC'))
+         RETURNING id",
+        token_id,
+        source_ip,
+    )
+    .fetch_optional(conn)
+    .await?
+    .is_some())
+}
+
+/// Records when and from where a token was last used.
+async fn touch(conn: &mut PgConnection, token_id: i64, source_ip: &str) -> Result<(), AppError> {
+    sqlx::query!(
+        "UPDATE api_tokens SET last_used_at = now(), last_used_ip = $2 WHERE id = $1",
+        token_id,
+        source_ip,
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
 }

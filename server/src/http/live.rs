@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue};
 use axum::response::sse::{KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
@@ -30,28 +30,27 @@ pub async fn incident_stream(
     Path(incident_id): Path<i64>,
     Query(query): Query<StreamQuery>,
     headers: HeaderMap,
-) -> Response {
-    let sign_in = match session_sign_in(&session).await {
-        Ok(Some(sign_in)) => sign_in,
-        Ok(None) => return error_response(AppError::Unauthorized),
-        Err(err) => return error_response(err),
+) -> Result<Response, AppError> {
+    let Some(sign_in) = session_sign_in(&session).await? else {
+        return Err(AppError::Unauthorized);
     };
-    let owner = match active_sign_in(&state.pool, sign_in, state.settings.session_idle).await {
-        Ok(Some(me)) if me.can(Capability::ReadIncidents) => StreamOwner {
-            user_id: me.person.id,
-            sign_in,
-        },
-        Ok(Some(_)) => return error_response(AppError::Forbidden),
-        Ok(None) => return error_response(AppError::Unauthorized),
-        Err(err) => return error_response(err),
+    let me = active_sign_in(&state.pool, sign_in, state.settings.session_idle)
+        .await?
+        .ok_or(AppError::Unauthorized)?;
+    if !me.can(Capability::ReadIncidents) {
+        return Err(AppError::Forbidden);
+    }
+    let owner = StreamOwner {
+        user_id: me.person.id,
+        sign_in,
     };
     let last_event_id = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<i64>().ok());
     let after = last_event_id.or(query.after);
-    match hub.open_stream(incident_id, owner, after).await {
-        Ok(Opened::Stream(stream)) => {
+    match hub.open_stream(incident_id, owner, after).await? {
+        Opened::Stream(stream) => {
             let mut response = Sse::new(stream)
                 .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
                 .into_response();
@@ -59,21 +58,12 @@ pub async fn incident_stream(
             response
                 .headers_mut()
                 .insert("x-accel-buffering", HeaderValue::from_static("no"));
-            response
+            Ok(response)
         }
-        Ok(Opened::NoSuchIncident) => {
-            error_response(AppError::NotFound(format!("incident {incident_id}")))
-        }
-        Ok(Opened::TooManyStreams) => error_response(AppError::TooMany(format!(
+        Opened::NoSuchIncident => Err(AppError::NotFound(format!("incident {incident_id}"))),
+        Opened::TooManyStreams => Err(AppError::TooMany(format!(
             "This browser already follows {} live rooms: close some tabs and reload.",
             hub.limits().per_sign_in
         ))),
-        Err(err) => error_response(AppError::from(err)),
     }
-}
-
-fn error_response(err: AppError) -> Response {
-    let status =
-        StatusCode::from_u16(err.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    (status, err.to_string()).into_response()
 }

@@ -92,7 +92,7 @@ pub async fn link(
     match signed_in(&state, &session).await {
         Ok(Some((sign_in, _))) => begin(&service, &session, &provider, Some(sign_in)).await,
         Ok(None) => Redirect::to("/login").into_response(),
-        Err(err) => err_response(err),
+        Err(err) => err.into_response(),
     }
 }
 
@@ -252,24 +252,24 @@ pub async fn callback(
             Ok(_) => {
                 return refuse("the sign-in that started linking is over".into(), "expired").await;
             }
-            Err(err) => return err_response(err),
+            Err(err) => return err.into_response(),
         };
         return match attach_identity(&state, person, &identity, &source).await {
             Ok(auth_store::LinkOutcome::Taken) => {
                 refuse("that account is another person's".into(), "taken").await
             }
             Ok(_) => Redirect::to(&format!("/account?linked={key}")).into_response(),
-            Err(err) => err_response(err),
+            Err(err) => err.into_response(),
         };
     }
     let untrusted = service.providers.untrusted_for_email();
     match admit(&state, &untrusted, &identity, &source).await {
         Ok(Ok(sign_in)) => match auth_store::attach_to_session(&session, sign_in).await {
             Ok(()) => Redirect::to("/").into_response(),
-            Err(err) => err_response(err),
+            Err(err) => err.into_response(),
         },
         Ok(Err(refusal)) => Redirect::to(&format!("/login?{refusal}")).into_response(),
-        Err(err) => err_response(err),
+        Err(err) => err.into_response(),
     }
 }
 
@@ -406,10 +406,4 @@ async fn admit(
             Ok(Ok(sign_in))
         }
     }
-}
-
-fn err_response(err: warroom_app::error::AppError) -> Response {
-    let status =
-        StatusCode::from_u16(err.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    (status, err.to_string()).into_response()
 }

@@ -52,23 +52,23 @@ pub const JOBS: &[JobSpec] = &[
     status_webhooks::ON_PUBLIC_UPDATE,
 ];
 
-/// Connections one worker keeps listening (new tasks; its own shutdown).
-const LISTENERS_PER_WORKER: usize = 2;
-/// Connections one running task may hold at once: the task's transaction, its heartbeat
-/// and one its step acquires (recording a failure outside the rolled-back transaction).
-const CONNECTIONS_PER_TASK: usize = 3;
-/// The outbox dispatcher's: its listener and its transaction.
-const DISPATCHER_CONNECTIONS: usize = 2;
+/// Connections one running task holds from the pool at most: the task's transaction and
+/// a short one its heartbeat or its step takes (recording a failure outside the task's
+/// transaction, which rolls back). Each worker's two listeners (new tasks, its shutdown)
+/// are detached from the pool and not counted.
+const CONNECTIONS_PER_TASK: usize = 2;
+/// The outbox dispatcher's transaction (its listener is detached too).
+const DISPATCHER_CONNECTIONS: usize = 1;
 
-/// The size of the workers' pool: enough for every job's listeners and running tasks, so
-/// the workers never wait for one another, and separate from the requests' pool so they
-/// never starve requests.
+/// The size of the workers' pool: enough for every job's running tasks, so the workers
+/// never wait for one another, and separate from the requests' pool so they never starve
+/// requests.
 pub fn pool_size() -> u32 {
-    let workers: usize = JOBS
+    let tasks: usize = JOBS
         .iter()
-        .map(|job| LISTENERS_PER_WORKER + job.concurrency * CONNECTIONS_PER_TASK)
+        .map(|job| job.concurrency * CONNECTIONS_PER_TASK)
         .sum();
-    (workers + DISPATCHER_CONNECTIONS) as u32
+    (tasks + DISPATCHER_CONNECTIONS) as u32
 }
 
 /// The workers' pool on the same database as `serving`, sized by [`pool_size`].
@@ -177,7 +177,7 @@ mod tests {
 
     #[test]
     fn the_pool_grows_with_the_jobs() {
-        let expected: usize = JOBS.iter().map(|j| 2 + 3 * j.concurrency).sum::<usize>() + 2;
+        let expected: usize = JOBS.iter().map(|j| 2 * j.concurrency).sum::<usize>() + 1;
         assert_eq!(pool_size() as usize, expected);
     }
 }

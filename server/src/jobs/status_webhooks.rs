@@ -6,7 +6,7 @@
 //! a permanent failure (404, 410, 401 …) stops at once and is shown to admins, a temporary
 //! one (5xx, 429, no answer) is retried with backoff, no sooner than its `Retry-After`.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, OnceLock, Weak};
 
 use anyhow::Context as _;
 use chrono::Utc;
@@ -46,7 +46,7 @@ pub const FAN_OUT: JobSpec = JobSpec {
 };
 pub const DELIVERY: JobSpec = JobSpec {
     name: "status-webhook-delivery",
-    concurrency: 4,
+    concurrency: 2,
 };
 pub const CHALLENGE: JobSpec = JobSpec {
     name: "status-subscriber-challenge",
@@ -92,13 +92,16 @@ pub struct StatusJobs {
     pub fan_out: Job<FanOutPublicUpdate, ()>,
     pub deliver: Job<DeliverUpdate, ()>,
     pub confirm: Job<ConfirmSubscriber, ()>,
+    /// The delivery job as its own step sees it (weakly, so a job does not keep itself —
+    /// and its pool — alive).
+    _deliver_itself: Arc<OnceLock<Job<DeliverUpdate, ()>>>,
     /// Fans out incidents' public updates as their timeline entries arrive.
     pub on_public_update: Subscription,
 }
 
 /// Builds the status page's jobs over `context`.
 pub async fn build(context: &JobContext) -> anyhow::Result<StatusJobs> {
-    let deliver = build_delivery(context).await?;
+    let (deliver, deliver_itself) = build_delivery(context).await?;
     let fan_out_job = Job::<FanOutPublicUpdate, ()>::builder()
         .step({
             let deliver = deliver.clone();
@@ -157,6 +160,7 @@ pub async fn build(context: &JobContext) -> anyhow::Result<StatusJobs> {
         fan_out: fan_out_job,
         deliver,
         confirm,
+        _deliver_itself: deliver_itself,
         on_public_update: Subscription {
             name: ON_PUBLIC_UPDATE.name,
             kinds: vec![StatusEventKind::PublicUpdate.into()],
@@ -203,12 +207,17 @@ async fn fan_out(
     Ok(())
 }
 
-async fn build_delivery(context: &JobContext) -> anyhow::Result<Job<DeliverUpdate, ()>> {
+/// The delivery job, and the cell through which its step reaches it.
+type SelfHandle = Arc<OnceLock<Job<DeliverUpdate, ()>>>;
+
+async fn build_delivery(
+    context: &JobContext,
+) -> anyhow::Result<(Job<DeliverUpdate, ()>, SelfHandle)> {
     // The step re-enqueues its own job when a subscriber asks to wait.
-    let itself: Arc<OnceLock<Job<DeliverUpdate, ()>>> = Arc::new(OnceLock::new());
+    let itself: SelfHandle = Arc::new(OnceLock::new());
     let job = Job::<DeliverUpdate, ()>::builder()
         .step({
-            let (context, itself) = (context.clone(), itself.clone());
+            let (context, itself) = (context.clone(), Arc::downgrade(&itself));
             move |cx, input: DeliverUpdate| {
                 let (context, itself) = (context.clone(), itself.clone());
                 async move { deliver(&context, cx.tx, &itself, input).await }
@@ -221,14 +230,14 @@ async fn build_delivery(context: &JobContext) -> anyhow::Result<Job<DeliverUpdat
         .await
         .context("building the delivery job")?;
     let _ = itself.set(job.clone());
-    Ok(job)
+    Ok((job, itself))
 }
 
 /// One delivery attempt.
 async fn deliver(
     context: &JobContext,
     mut tx: sqlx::Transaction<'static, sqlx::Postgres>,
-    itself: &OnceLock<Job<DeliverUpdate, ()>>,
+    itself: &Weak<OnceLock<Job<DeliverUpdate, ()>>>,
     input: DeliverUpdate,
 ) -> TaskResult<To<()>> {
     let recipient = subscribers::recipient(&mut tx, input.update_id, input.subscriber_id)
@@ -289,7 +298,8 @@ async fn deliver(
                 );
                 return Err(TaskError::Fatal(message));
             }
-            match (failure.retry_after(), itself.get()) {
+            let itself = itself.upgrade();
+            match (failure.retry_after(), itself.as_ref().and_then(|cell| cell.get())) {
                 (Some(wait), Some(job)) if input.deferrals < MAX_DEFERRALS => {
                     let later = DeliverUpdate {
                         deferrals: input.deferrals + 1,

@@ -549,6 +549,7 @@ async fn every_route_and_server_function_checks_the_role_on_the_server(pool: PgP
             Call::Get(s("/auth/github/callback?code=x&state=y")),
             Need::Anyone,
         ),
+        (Call::Get(s("/api/v1/openapi.json")), Need::Anyone),
         (Call::Get(s("/api/v1/incidents")), Need::Token),
         (
             Call::Get(format!("/api/v1/incidents/{incident}")),
@@ -1170,7 +1171,8 @@ async fn api_tokens_are_scoped_hashed_revocable_and_record_their_use(pool: PgPoo
     .unwrap();
     let count = |a: &str, o: &str| actions.iter().filter(|(x, y)| x == a && y == o).count();
     assert_eq!(count("token_created", "ok"), 2);
-    assert_eq!(count("token_used", "ok"), 4);
+    // Uses: each token's first of the day (the reader's and the writer's).
+    assert_eq!(count("token_used", "ok"), 2);
     assert_eq!(count("token_refused", "refused"), 5, "{actions:?}");
     assert_eq!(count("token_revoked", "ok"), 1);
     // No secret reaches the audit log.
@@ -1181,6 +1183,135 @@ async fn api_tokens_are_scoped_hashed_revocable_and_record_their_use(pool: PgPoo
     assert!(!details
         .iter()
         .any(|d| d.contains(&reader) || d.contains(&writer)));
+    app.stop().await;
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_token_used_all_day_is_audited_once_a_day_and_each_refusal_still_is(pool: PgPool) {
+    let app = TestApp::spawn(pool.clone()).await;
+    let admin = app.signed_in_as("Ada", "admin").await;
+    let (id, token) = create_token(&admin, "Poller", &["incidents:read"], "0").await;
+    let audited = |action: &'static str| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(
+                "SELECT count(*) FROM audit_log WHERE action = $1 AND outcome = $2",
+            )
+            .bind(action)
+            .bind(if action == "token_used" {
+                "ok"
+            } else {
+                "refused"
+            })
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    let last_used = || {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_scalar::<_, Option<chrono::DateTime<chrono::Utc>>>(
+                "SELECT last_used_at FROM api_tokens WHERE id = $1",
+            )
+            .bind(id)
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+            .expect("the token's use is recorded")
+        }
+    };
+    let calls = 40;
+    let incident = admin.declare("Polled", "SEV3").await;
+    for n in 0..calls {
+        let path = if n % 2 == 0 {
+            "/api/v1/incidents".to_string()
+        } else {
+            format!("/api/v1/incidents/{incident}")
+        };
+        let (status, body) = api(&app, "GET", &path, Some(&token), None).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    assert_eq!(
+        audited("token_used").await,
+        1,
+        "{calls} calls, one audit row"
+    );
+    let first = last_used().await;
+
+    // Within a minute of the recorded use, calls do not rewrite it; later ones do.
+    api(&app, "GET", "/api/v1/incidents", Some(&token), None).await;
+    assert_eq!(last_used().await, first);
+    sqlx::query("UPDATE api_tokens SET last_used_at = last_used_at - interval '2 minutes'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    api(&app, "GET", "/api/v1/incidents", Some(&token), None).await;
+    assert!(
+        last_used().await >= first,
+        "rewritten once the minute is over"
+    );
+    assert_eq!(audited("token_used").await, 1);
+
+    // The next day's first call is on record again.
+    sqlx::query("UPDATE api_tokens SET last_used_at = last_used_at - interval '1 day'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    for _ in 0..3 {
+        api(&app, "GET", "/api/v1/incidents", Some(&token), None).await;
+    }
+    assert_eq!(audited("token_used").await, 2);
+
+    // Refusals are each recorded, as before (up to five a minute per actor).
+    let (status, body) = api(
+        &app,
+        "POST",
+        "/api/v1/incidents",
+        Some(&token),
+        Some(json!({"title": "x", "severity": "SEV3"})),
+    )
+    .await;
+    assert_eq!(status, 403);
+    assert_eq!(body, json!({"error": "You are not allowed to do that."}));
+    for _ in 0..2 {
+        let response = reqwest::Client::new()
+            .get(format!("{}/api/v1/incidents", app.base))
+            .bearer_auth("wr_not-a-token")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 401);
+        assert_eq!(
+            response.headers()["www-authenticate"],
+            "Bearer realm=\"warroom\""
+        );
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body, json!({"error": "Please sign in first."}));
+    }
+    assert_eq!(audited("token_refused").await, 3);
+
+    // The per-address counters of the calls are one row a minute, gone once it is over.
+    let counters = || {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(
+                "SELECT count(*) FROM rate_limits WHERE bucket LIKE 'api:%'",
+            )
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    assert!((1..=2).contains(&counters().await), "one per minute begun");
+    sqlx::query("UPDATE rate_limits SET window_start = window_start - interval '1 minute'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    warroom_app::limits::close_finished_minutes(&pool)
+        .await
+        .unwrap();
+    assert_eq!(counters().await, 0);
     app.stop().await;
 }
 
@@ -1202,6 +1333,26 @@ async fn token_use_is_rate_limited_per_source(pool: PgPool) {
     // Unless the minute turned during the loop, the fourth and fifth are refused.
     if statuses != [200, 200, 200, 429, 429] {
         assert!(statuses.contains(&429), "{statuses:?}");
+    }
+    // Refused in the API's error shape, saying when to come back.
+    let response = reqwest::Client::new()
+        .get(format!("{}/api/v1/incidents", app.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    if response.status() == 429 {
+        let wait: u64 = response.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((1..=60).contains(&wait), "{wait}");
+        let body: Value = response.json().await.unwrap();
+        assert!(
+            body["error"].as_str().unwrap().starts_with("Too many"),
+            "{body}"
+        );
     }
     let limited: i64 =
         sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE action = 'rate_limited'")

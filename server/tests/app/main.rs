@@ -5,6 +5,7 @@
 mod support;
 
 mod access;
+mod api_contract;
 mod cli;
 mod db_roles;
 mod github_sign_in;
