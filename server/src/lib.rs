@@ -166,7 +166,7 @@ async fn start_app(
         .connect_lazy_with((*pool.connect_options()).clone());
     let jobs = jobs::build(&jobs_pool, site.clone(), webhooks.clone()).await?;
     let state = AppState {
-        leptos_options: config.leptos_options(bound),
+        leptos_options: config.leptos_options(bound)?,
         pool: pool.clone(),
         settings: Arc::new(Settings {
             dev_sign_in: config.dev_sign_in_enabled(bound),

@@ -216,16 +216,19 @@ impl Config {
     }
 
     /// Leptos's options: cargo-leptos's environment when it runs us, else the defaults of
-    /// a `cargo leptos build` in this repository.
-    pub fn leptos_options(&self, bound: SocketAddr) -> LeptosOptions {
-        let var =
-            |name: &str, default: &str| std::env::var(name).unwrap_or_else(|_| default.to_string());
-        LeptosOptions::builder()
+    /// a `cargo leptos build` in this repository (hashed file names when its hash file
+    /// lies beside the binary: see `http::assets::hash_files`).
+    pub fn leptos_options(&self, bound: SocketAddr) -> anyhow::Result<LeptosOptions> {
+        let env = |name: &str| std::env::var(name).ok();
+        let var = |name: &str, default: &str| env(name).unwrap_or_else(|| default.to_string());
+        Ok(LeptosOptions::builder()
             .output_name(var("LEPTOS_OUTPUT_NAME", "warroom"))
             .site_root(var("LEPTOS_SITE_ROOT", "target/site"))
             .site_pkg_dir(var("LEPTOS_SITE_PKG_DIR", "pkg"))
+            .hash_files(crate::http::assets::hash_files(&env)?)
+            .hash_file(crate::http::assets::hash_file_name(&env).into())
             .site_addr(bound)
-            .build()
+            .build())
     }
 }
 

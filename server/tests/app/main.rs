@@ -11,6 +11,7 @@ mod incident_room;
 mod live;
 mod people;
 mod security_review;
+mod static_assets;
 mod status_admin;
 mod status_page;
 mod status_webhooks;
