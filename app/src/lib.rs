@@ -21,7 +21,7 @@ pub mod tokens;
 pub mod ui;
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
     lazy_route, path, Lazy, LazyRoute, SsrMode,
@@ -38,6 +38,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="color-scheme" content="light dark"/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
                 <AutoReload options=options.clone()/>
+                // `/pkg/warroom.<hash>.css` when the build hashes file names.
+                <HashedStylesheet options=options.clone() id="leptos"/>
                 <HydrationScripts options/>
                 <MetaTags/>
             </head>
@@ -61,7 +63,6 @@ pub fn App() -> impl IntoView {
     let status_admin = Lazy::<StatusAdminRoute>::new();
     let maintenance = Lazy::<MaintenanceRoute>::new();
     view! {
-        <Stylesheet id="leptos" href="/pkg/warroom.css"/>
         // The only title formatter: it escapes titles for the server-rendered head.
         <Title formatter=ui::document_title/>
         <Router>
