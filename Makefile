@@ -22,8 +22,10 @@ run: prerequisites-build build
 	WARROOM_DEV_LOGIN=$${WARROOM_DEV_LOGIN:-1} LEPTOS_SITE_ROOT=$(SITE_ROOT) \
 		LEPTOS_OUTPUT_NAME=warroom LEPTOS_SITE_PKG_DIR=pkg exec $(RELEASE_BIN)
 
+# Release binary and browser bundle (split, hashed, precompressed); only what changed is
+# rebuilt, so an unchanged `make run` starts at once (see the script).
 build:
-	cargo leptos build --release
+	scripts/build.sh
 
 prerequisites-build:
 	@scripts/prerequisites.sh build
@@ -47,19 +49,23 @@ test: prerequisites-test
 	trap '$(DEBUG_BIN) db stop --data-dir $(TEST_PG_DIR)' EXIT; \
 	DATABASE_URL="$$(cat $(TARGET_DIR)/test-database-url)" WARROOM_SCHEMATHESIS=$(SCHEMATHESIS) \
 		cargo test --workspace -- --include-ignored; \
-	cargo leptos build --release; \
+	scripts/build.sh; \
 	cd end2end && npm ci --silent --no-audit --no-fund && \
 	WARROOM_BIN=$(RELEASE_BIN) LEPTOS_SITE_ROOT=$(SITE_ROOT) npx playwright test
 
-# BENCH=live, BENCH=status or BENCH=room runs one of them; the BENCH_* variables each
-# bench documents (durations, sizes) pass through.
+# BENCH=live, BENCH=status, BENCH=room or BENCH=pages runs one of them; the BENCH_*
+# variables each bench documents (durations, sizes) pass through.
 BENCH ?= all
 bench: prerequisites-build
 	@scripts/prerequisites.sh bench
-	@case "$(BENCH)" in all|live|status|room) ;; *) echo "BENCH must be all, live, status or room" >&2; exit 2 ;; esac
+	@case "$(BENCH)" in all|live|status|room|pages) ;; *) echo "BENCH must be all, live, status, room or pages" >&2; exit 2 ;; esac
 	if [ "$(BENCH)" = all ] || [ "$(BENCH)" = live ]; then cargo bench -p warroom --bench live_fanout; fi
 	if [ "$(BENCH)" = all ] || [ "$(BENCH)" = status ]; then cargo bench -p warroom --bench status_page; fi
 	if [ "$(BENCH)" = all ] || [ "$(BENCH)" = room ]; then cargo bench -p warroom --bench room; fi
+	# Page weight and the room's hydration in Chromium (end2end/bench/first-visit.spec.ts).
+	if [ "$(BENCH)" = all ] || [ "$(BENCH)" = pages ]; then \
+		scripts/build.sh && cd end2end && npm ci --silent --no-audit --no-fund && \
+		WARROOM_BIN=$(RELEASE_BIN) LEPTOS_SITE_ROOT=$(SITE_ROOT) npx playwright test --config bench.config.ts; fi
 
 # Regenerates .sqlx/ after changing a query (needs a migrated database in DATABASE_URL).
 sqlx-prepare:

@@ -112,6 +112,6 @@ ensure_build() {
 case "${1:-build}" in
   build) ensure_build ;;
   test) ensure_build; ensure_chromium; ensure_schemathesis ;;
-  bench) ensure_build; ensure_bench_tools ;;
+  bench) ensure_build; ensure_bench_tools; ensure_chromium ;;
   *) echo "usage: $0 build|test|bench" >&2; exit 2 ;;
 esac

@@ -197,7 +197,7 @@ async fn start_app(
     })
     .await?;
     let state = AppState {
-        leptos_options: config.leptos_options(bound),
+        leptos_options: config.leptos_options(bound)?,
         pool: pool.clone(),
         settings: Arc::new(Settings {
             dev_sign_in: config.dev_sign_in_enabled(bound),

@@ -255,14 +255,19 @@ impl Config {
     }
 
     /// Leptos's options: where the built front end is (cargo-leptos's environment when it
-    /// runs us, else the defaults of a `cargo leptos build` in this repository).
-    pub fn leptos_options(&self, bound: SocketAddr) -> LeptosOptions {
-        LeptosOptions::builder()
+    /// runs us, else the defaults of a `cargo leptos build` in this repository), with
+    /// hashed file names when its hash file lies beside the binary (see
+    /// `http::assets::hash_files`).
+    pub fn leptos_options(&self, bound: SocketAddr) -> anyhow::Result<LeptosOptions> {
+        let env = |name: &str| std::env::var(name).ok();
+        Ok(LeptosOptions::builder()
             .output_name(self.site.output_name.as_str())
             .site_root(self.site.root.as_str())
             .site_pkg_dir(self.site.pkg_dir.as_str())
+            .hash_files(crate::http::assets::hash_files(&env)?)
+            .hash_file(crate::http::assets::hash_file_name(&env).into())
             .site_addr(bound)
-            .build()
+            .build())
     }
 }
 

@@ -2,6 +2,7 @@
 //! middleware around them (sessions, Origin check, CSP and other security headers, tracing).
 
 pub mod api;
+pub mod assets;
 pub mod csp;
 pub mod form_errors;
 pub mod headers;
@@ -194,8 +195,13 @@ pub fn router(
     for route in api::routes() {
         api = api.route(route.path, route.handler);
     }
+    let assets = assets::router(
+        std::path::Path::new(&*leptos_options.site_root),
+        &leptos_options.site_pkg_dir,
+    );
     router
         .nest(API_V1, api)
+        .merge(assets)
         .leptos_routes_with_context(&state, routes, csp::provide_nonce_to_leptos, move || {
             shell(leptos_options.clone())
         })

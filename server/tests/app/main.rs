@@ -14,6 +14,7 @@ mod live;
 mod metrics;
 mod people;
 mod security_review;
+mod static_assets;
 mod status_admin;
 mod status_page;
 mod status_webhooks;

@@ -522,6 +522,7 @@ mod tests {
     use warroom_app::auth::model::Person;
     use warroom_app::incidents::model as incidents;
     use warroom_app::status::model as status;
+    use warroom_app::timeline::model::EntryEvent;
 
     use super::{IncidentDetail, IncidentList, TimelineEntry};
 
