@@ -299,7 +299,10 @@ async fn deliver(
                 return Err(TaskError::Fatal(message));
             }
             let itself = itself.upgrade();
-            match (failure.retry_after(), itself.as_ref().and_then(|cell| cell.get())) {
+            match (
+                failure.retry_after(),
+                itself.as_ref().and_then(|cell| cell.get()),
+            ) {
                 (Some(wait), Some(job)) if input.deferrals < MAX_DEFERRALS => {
                     let later = DeliverUpdate {
                         deferrals: input.deferrals + 1,

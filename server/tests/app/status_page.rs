@@ -1079,7 +1079,8 @@ async fn subscribers_get_each_update_once_despite_failures_and_restarts(pool: Pg
     .await;
     // Restart Warroom while the delivery is failing: it is not lost.
     tokio::time::sleep(Duration::from_millis(300)).await;
-    app.stop().await;
+    // The restart comes while deliveries are still being retried.
+    app.stop_leaving_jobs().await;
     let app = TestApp::spawn(pool.clone()).await;
     wait_until("the first delivery", Duration::from_secs(30), || {
         !receiver.deliveries.lock().unwrap().is_empty()
@@ -1357,7 +1358,8 @@ async fn the_page_keeps_serving_with_postgres_stopped_and_after_a_restart() -> a
     let summary = public.get("/api/v2/summary.json").await;
     assert_eq!(summary.status(), 200);
     assert!(summary.text().await?.contains("Checkout is down"));
-    app.stop().await;
+    // Postgres is stopped under it: its queue cannot be read back.
+    app.stop_leaving_jobs().await;
 
     // Warroom restarts while Postgres is still down: the page comes from disk.
     let app = TestApp::start(pool.clone(), config.clone()).await;

@@ -215,7 +215,8 @@ async fn a_subscriber_announcing_half_a_gigabyte_is_refused_unread(pool: PgPool)
         error.contains("larger than 65536 bytes") && error.contains("536870912"),
         "{error}"
     );
-    app.stop().await;
+    // The hostile subscriber never confirms: its challenge failed or still retries.
+    app.stop_leaving_jobs().await;
 }
 
 #[sqlx::test(migrations = "../migrations")]
@@ -230,7 +231,8 @@ async fn a_subscriber_streaming_an_endless_answer_is_cut_off_at_the_cap(pool: Pg
         "the subscriber wrote {written} bytes before Warroom hung up ({error})"
     );
     assert!(error.contains("larger than 65536 bytes"), "{error}");
-    app.stop().await;
+    // The hostile subscriber never confirms: its challenge failed or still retries.
+    app.stop_leaving_jobs().await;
 }
 
 #[sqlx::test(migrations = "../migrations")]
@@ -245,7 +247,8 @@ async fn a_subscriber_dripping_its_answer_times_out_at_the_deadline(pool: PgPool
     // Warroom hung up: the drip ends long before its 1,000 bytes.
     let written = first_connection_wrote(&hostile).await;
     assert!(written < 1000, "{written} bytes dripped");
-    app.stop().await;
+    // The hostile subscriber never confirms: its challenge failed or still retries.
+    app.stop_leaving_jobs().await;
 }
 /// One request as a receiver got it: its `X-Warroom-Signature` and its raw body.
 type Signed = (Option<String>, bytes::Bytes);
