@@ -212,7 +212,7 @@ pub async fn reschedule_maintenance(
                 message: optional_message(&message)?,
             };
             let mut tx = caller.begin().await?;
-            let changed = maintenance::reschedule(
+            maintenance::reschedule(
                 &mut tx,
                 &caller.state.jobs,
                 &caller.person,
@@ -222,7 +222,7 @@ pub async fn reschedule_maintenance(
             )
             .await?;
             tx.commit().await?;
-            Ok(changed)
+            Ok(())
         }
         .await,
     )
@@ -245,7 +245,7 @@ pub async fn complete_maintenance(id: i64, message: String) -> Result<(), AppErr
             let caller = Caller::allowed(Capability::Administer).await?;
             let message = optional_message(&message)?;
             let mut tx = caller.begin().await?;
-            let changed = maintenance::complete_now(
+            maintenance::complete_now(
                 &mut tx,
                 &caller.state.jobs,
                 &caller.person,
@@ -255,7 +255,7 @@ pub async fn complete_maintenance(id: i64, message: String) -> Result<(), AppErr
             )
             .await?;
             tx.commit().await?;
-            Ok(changed)
+            Ok(())
         }
         .await,
     )

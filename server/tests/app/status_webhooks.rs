@@ -455,11 +455,11 @@ async fn unconfirmed_subscriptions_are_purged_a_week_after_their_last_challenge(
     let withdrawn = subscribe("https://withdrawn.example/hook").await;
     let renewed = subscribe("https://renewed.example/hook").await;
     let stale = subscribe("https://stale.example/hook").await;
-    subscribers::record_error(&mut *pool.acquire().await.unwrap(), failing.id, "timed out")
+    subscribers::record_error(&mut pool.acquire().await.unwrap(), failing.id, "timed out")
         .await
         .unwrap();
     assert!(subscribers::confirm(
-        &mut *pool.acquire().await.unwrap(),
+        &mut pool.acquire().await.unwrap(),
         confirmed.id,
         &confirmed.challenge
     )
