@@ -5,32 +5,12 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::support::{Client, TestApp};
+use crate::support::{eventually, Client, TestApp};
 use axum::http::HeaderMap;
 use chrono::{TimeZone, Utc};
 use serde_json::{json, Value};
 use sqlx::PgPool;
 use tokio::net::TcpListener;
-
-/// Tries `attempt` every 50 ms until it gives `Ok`; after `timeout`, fails naming `what`
-/// and showing the last `Err` (what it saw instead).
-async fn eventually<T>(
-    what: &str,
-    timeout: Duration,
-    mut attempt: impl AsyncFnMut() -> Result<T, String>,
-) -> T {
-    let deadline = tokio::time::Instant::now() + timeout;
-    loop {
-        match attempt().await {
-            Ok(done) => return done,
-            Err(seen) => assert!(
-                tokio::time::Instant::now() < deadline,
-                "timed out waiting for {what}:\n{seen}"
-            ),
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
 
 /// Polls `path` until its body satisfies `check` (the page is rebuilt on NOTIFY).
 async fn wait_for_page(

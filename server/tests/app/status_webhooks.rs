@@ -5,31 +5,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::support::{Client, TestApp};
+use crate::support::{eventually, Client, TestApp};
 use sqlx::PgPool;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use warroom::config::Config;
-
-/// Tries `attempt` every 50 ms until it gives `Ok`; after `timeout`, fails naming `what`
-/// and showing the last `Err` (what it saw instead).
-async fn eventually<T>(
-    what: &str,
-    timeout: Duration,
-    mut attempt: impl AsyncFnMut() -> Result<T, String>,
-) -> T {
-    let deadline = tokio::time::Instant::now() + timeout;
-    loop {
-        match attempt().await {
-            Ok(done) => return done,
-            Err(seen) => assert!(
-                tokio::time::Instant::now() < deadline,
-                "timed out waiting for {what}:\n{seen}"
-            ),
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
 
 /// Subscribes `url` to the status page as an anonymous visitor.
 async fn subscribe(app: &TestApp, url: &str) -> reqwest::Response {

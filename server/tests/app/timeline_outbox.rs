@@ -11,25 +11,7 @@ use warroom_app::auth::model::Person;
 use warroom_app::incidents::model::{IncidentTitle, Status};
 use warroom_app::timeline::model::EntryEvent;
 
-use crate::support::TestApp;
-
-async fn eventually<T>(
-    what: &str,
-    timeout: Duration,
-    mut attempt: impl AsyncFnMut() -> Result<T, String>,
-) -> T {
-    let deadline = tokio::time::Instant::now() + timeout;
-    loop {
-        match attempt().await {
-            Ok(done) => return done,
-            Err(seen) => assert!(
-                tokio::time::Instant::now() < deadline,
-                "timed out waiting for {what}:\n{seen}"
-            ),
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
+use crate::support::{eventually, TestApp};
 
 #[sqlx::test(migrations = "../migrations")]
 async fn the_databases_kind_check_allows_exactly_the_kinds_the_timeline_writes(pool: PgPool) {

@@ -12,6 +12,26 @@ use warroom::config::Config;
 
 pub mod fake_github;
 
+/// Tries `attempt` every 50 ms until it gives `Ok`; after `timeout`, fails naming `what`
+/// and showing the last `Err` (what it saw instead).
+pub async fn eventually<T>(
+    what: &str,
+    timeout: Duration,
+    mut attempt: impl AsyncFnMut() -> Result<T, String>,
+) -> T {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        match attempt().await {
+            Ok(done) => return done,
+            Err(seen) => assert!(
+                tokio::time::Instant::now() < deadline,
+                "timed out waiting for {what}:\n{seen}"
+            ),
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// A running Warroom.
 pub struct TestApp {
     pub base: String,
