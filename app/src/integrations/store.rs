@@ -1,10 +1,9 @@
-//! All SQL of integration failures: recording each call's outcome per target and reading
-//! the failing targets back.
+//! All SQL of integration failures: recording each call's outcome per target.
 
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
-use super::model::{Outcome, TargetFailure};
+use super::model::Outcome;
 use crate::error::AppError;
 
 /// Records the outcome of one call at `now`: a failure updates the target's record (and
@@ -45,22 +44,4 @@ pub async fn record(
         }
     }
     Ok(())
-}
-
-/// The failing targets of one integration, most recent failure first.
-pub async fn failing(
-    conn: &mut PgConnection,
-    integration: &str,
-) -> Result<Vec<TargetFailure>, AppError> {
-    Ok(sqlx::query_as!(
-        TargetFailure,
-        r#"SELECT integration, target, error, http_status, permanent, failures,
-                  first_failed_at AS "first_failed_at: DateTime<Utc>",
-                  last_failed_at AS "last_failed_at: DateTime<Utc>"
-           FROM integration_failures WHERE integration = $1
-           ORDER BY last_failed_at DESC"#,
-        integration
-    )
-    .fetch_all(conn)
-    .await?)
 }

@@ -80,17 +80,6 @@ pub struct TimelinePage {
     pub older: bool,
 }
 
-impl TimelineEntry {
-    /// The entry in words, with its author: "Alice changed status from …".
-    pub fn sentence(&self) -> String {
-        format!(
-            "{} {}",
-            self.author.name,
-            self.event.describe(self.author.id)
-        )
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -141,23 +130,5 @@ mod tests {
         let unique: std::collections::BTreeSet<_> = kinds.iter().collect();
         assert_eq!(unique.len(), kinds.len(), "{kinds:?}");
         assert!(kinds.contains(&"declared") && kinds.contains(&"visibility_changed"));
-    }
-
-    #[test]
-    fn an_entry_reads_as_a_sentence_with_its_author() {
-        let entry = TimelineEntry {
-            id: 1,
-            incident_id: 1,
-            author: Person {
-                id: 4,
-                name: "Dana".into(),
-            },
-            created_at: Utc::now(),
-            event: StatusEvent::VisibilityChanged { private: false }.into(),
-        };
-        assert_eq!(
-            entry.sentence(),
-            "Dana allowed the incident on the status page"
-        );
     }
 }

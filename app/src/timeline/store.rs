@@ -283,16 +283,3 @@ pub async fn release(conn: &mut PgConnection, entry_ids: &[i64]) -> Result<(), A
     .await?;
     Ok(())
 }
-
-/// How many entries wait in the outbox, and since when the oldest waits.
-pub async fn queued_summary(
-    conn: &mut PgConnection,
-) -> Result<(i64, Option<DateTime<Utc>>), AppError> {
-    let row = sqlx::query!(
-        r#"SELECT count(*) AS "count!", min(queued_at) AS "oldest: DateTime<Utc>"
-           FROM timeline_outbox"#
-    )
-    .fetch_one(conn)
-    .await?;
-    Ok((row.count, row.oldest))
-}

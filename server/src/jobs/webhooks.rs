@@ -148,21 +148,8 @@ impl WebhookClient {
             .body(body)
             .send()
             .await;
-        let answer = outbound::classify(sent, Utc::now()).map_err(|failure| match failure {
-            Failure::Permanent { message, status } => Failure::Permanent {
-                message: format!("posting to the subscriber: {message}"),
-                status,
-            },
-            Failure::Temporary {
-                message,
-                status,
-                retry_after,
-            } => Failure::Temporary {
-                message: format!("posting to the subscriber: {message}"),
-                status,
-                retry_after,
-            },
-        })?;
+        let answer = outbound::classify(sent, Utc::now())
+            .map_err(|failure| failure.context("posting to the subscriber"))?;
         Ok(answer.text())
     }
 

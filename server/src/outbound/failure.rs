@@ -54,6 +54,25 @@ impl Failure {
         }
     }
 
+    /// The same failure, its message prefixed with what was being done.
+    pub fn context(self, doing: &str) -> Failure {
+        match self {
+            Failure::Permanent { message, status } => Failure::Permanent {
+                message: format!("{doing}: {message}"),
+                status,
+            },
+            Failure::Temporary {
+                message,
+                status,
+                retry_after,
+            } => Failure::Temporary {
+                message: format!("{doing}: {message}"),
+                status,
+                retry_after,
+            },
+        }
+    }
+
     /// A failure found by the caller in an answer it received (e.g. a challenge not
     /// echoed): the server will answer the same again.
     pub fn permanent(message: impl Into<String>) -> Failure {
